@@ -1,0 +1,35 @@
+# Every target creates .venv first when it is missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test lint check bench example clean
+
+$(BIN)/roboconf: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/roboconf
+
+test: install
+	$(BIN)/pytest -q -n 2
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+check: lint test
+
+bench: install
+	mkdir -p bench/results
+	$(BIN)/python bench/parse.py --json bench/results/parse.json
+
+example: install
+	$(BIN)/roboconf validate examples/webstack
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

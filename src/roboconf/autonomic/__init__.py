@@ -1,0 +1,1 @@
+"""Elasticity: the commands language, autonomic rules and probe measures. Pure."""

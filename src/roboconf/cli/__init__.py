@@ -1,0 +1,1 @@
+"""The ``roboconf`` command (composition root: the only place that configures logging)."""

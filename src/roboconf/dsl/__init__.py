@@ -1,0 +1,1 @@
+"""Reading and writing ``.graph`` and ``.instances`` files. Pure: text in, blocks and diagnostics out."""

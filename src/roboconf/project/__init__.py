@@ -1,0 +1,1 @@
+"""Loading application templates from folders and zips, with every validation stage."""
