@@ -13,8 +13,10 @@ $(BIN)/roboconf: pyproject.toml
 
 install: $(BIN)/roboconf
 
+# pytest exits 5 when it collected no test: that is a failure here.
 test: install
-	$(BIN)/pytest -q -n 2
+	@$(BIN)/pytest -q -n 2 $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$status
 
 lint: install
 	$(BIN)/ruff check src tests bench

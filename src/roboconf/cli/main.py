@@ -1,10 +1,33 @@
-"""Entry point of the ``roboconf`` command."""
+"""Entry point of the ``roboconf`` command (the composition root)."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Roboconf for Python.")
+from roboconf import __version__
+from roboconf.cli.validate import validate
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Roboconf for Python: deploy distributed applications from a model.",
+)
+app.command()(validate)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"roboconf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Roboconf for Python."""
 
 
 def main() -> None:
