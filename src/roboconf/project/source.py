@@ -112,8 +112,8 @@ def _check_members(members: list[zipfile.ZipInfo], archive: Path) -> None:
             raise UnsafeArchiveError(f"{archive}: entry {name!r} has an absolute path")
         if ".." in parts:
             raise UnsafeArchiveError(f"{archive}: entry {name!r} escapes the template folder")
-        mode = member.external_attr >> 16
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = stat.S_IFMT(member.external_attr >> 16)
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise UnsafeArchiveError(
                 f"{archive}: entry {name!r} is a symbolic link or a special file"
             )
