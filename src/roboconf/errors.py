@@ -127,7 +127,11 @@ class Code(enum.Enum):
     RM_CYCLE_IN_COMPONENTS = (_E, _RM, "a component contains itself")
     RM_INVALID_RANDOM_KIND = (_E, _RM, "random variables only support the kind 'port'")
     RM_NO_VALUE_FOR_RANDOM = (_E, _RM, "a random variable cannot be given a value")
-    RM_MAGIC_INSTANCE_VARIABLE = (_W, _RM, "the instance sets a variable its component does not export")
+    RM_MAGIC_INSTANCE_VARIABLE = (
+        _W,
+        _RM,
+        "the instance sets a variable its component does not export",
+    )
     RM_ORPHAN_FACET_WITH_CHILDREN = (_W, _RM, "a facet with children is used by no component")
     RM_UNREACHABLE_COMPONENT = (_E, _RM, "the component can never be instantiated")
     RM_MISSING_APPLICATION_GEP = (_E, _RM, "the descriptor names no graph entry point")
@@ -209,7 +213,7 @@ class Diagnostic:
         return self.message or self.code.summary
 
     def render(self) -> str:
-        """``graph/main.graph:12:5: error P_PROPERTY_ENDS_WITH_SEMI_COLON a property must end with ';'``"""
+        """One line: ``graph/main.graph:12:5: error P_PROPERTY_ENDS_WITH_SEMI_COLON <message>``."""
         where = [self.file or "<input>"]
         if self.line is not None:
             where.append(str(self.line))

@@ -16,7 +16,9 @@ import pytest
 
 from tests.conftest import conformance_dir, skip_or_fail
 
-MISSING = "conformance corpus not found (expected ../shared/conformance or ROBOCONF_CONFORMANCE_DIR)"
+MISSING = (
+    "conformance corpus not found (expected ../shared/conformance or ROBOCONF_CONFORMANCE_DIR)"
+)
 
 
 @functools.cache

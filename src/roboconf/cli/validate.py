@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,13 +19,18 @@ EXIT_USAGE = 2
 
 
 def validate(
-    path: Path = typer.Argument(
-        ..., help="A template folder, a template zip, or a single .graph file.", show_default=False
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list of diagnostics."),
-    flexible: bool = typer.Option(
-        False, "--flexible", help="Accept a template without descriptor (takes the first graph)."
-    ),
+    path: Annotated[
+        Path, typer.Argument(help="A template folder, a template zip, or a single .graph file.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of diagnostics.")
+    ] = False,
+    flexible: Annotated[
+        bool,
+        typer.Option(
+            "--flexible", help="Accept a template without descriptor (takes the first graph)."
+        ),
+    ] = False,
 ) -> None:
     """Check a template; exit 0 without errors (warnings allowed), 1 with errors."""
     if not path.exists():

@@ -101,7 +101,11 @@ class _Loader:
         if not self._check_descriptor_layout():
             return self._result()
         if not self.files.is_dir(GRAPH_DIR):
-            self._report(Code.PROJ_NO_GRAPH_DIR, GRAPH_DIR, "create a 'graph' folder holding the .graph files")
+            self._report(
+                Code.PROJ_NO_GRAPH_DIR,
+                GRAPH_DIR,
+                "create a 'graph' folder holding the .graph files",
+            )
             return self._result()
         self._load_graph()
         if self.graph is not None:
@@ -190,7 +194,10 @@ class _Loader:
             if path.count("/") != folder.count("/") + 1 or not path.endswith(".properties"):
                 continue
             properties = parse_properties(self.files.read_text(path) or "")
-            for key, code in (("id", Code.REC_TARGET_NO_ID), ("handler", Code.REC_TARGET_NO_HANDLER)):
+            for key, code in (
+                ("id", Code.REC_TARGET_NO_ID),
+                ("handler", Code.REC_TARGET_NO_HANDLER),
+            ):
                 if not (properties.get(key) or "").strip():
                     self._report(
                         code,
@@ -230,8 +237,14 @@ class _Loader:
         self.diagnostics += validate_instances(self.graph, loaded.instances)
 
     def _check_dsl_files_placement(self) -> None:
-        reached = getattr(self, "reached_graph_files", None), getattr(self, "reached_instance_files", None)
-        for extension, folder, seen in ((".graph", GRAPH_DIR, reached[0]), (".instances", INSTANCES_DIR, reached[1])):
+        reached = (
+            getattr(self, "reached_graph_files", None),
+            getattr(self, "reached_instance_files", None),
+        )
+        for extension, folder, seen in (
+            (".graph", GRAPH_DIR, reached[0]),
+            (".instances", INSTANCES_DIR, reached[1]),
+        ):
             for path in self.files.files:
                 if not path.endswith(extension):
                     continue
@@ -301,7 +314,9 @@ class _Loader:
             if text is None:
                 self._report(Code.RULE_IO_ERROR, path, f"'{path}' cannot be read")
                 continue
-            self.diagnostics += parse_rule(text, file=path, known_commands=self.commands).diagnostics
+            self.diagnostics += parse_rule(
+                text, file=path, known_commands=self.commands
+            ).diagnostics
 
     def _check_probes(self) -> None:
         for path in self.files.under(PROBES_DIR):
@@ -337,9 +352,11 @@ class _Loader:
 
 
 def _relocated(diagnostics: Iterable[Diagnostic], folder: str) -> list[Diagnostic]:
-    """Paths from the DSL layer are relative to ``graph/`` or ``instances/``; make them template-relative."""
+    """Make paths of the DSL layer (relative to ``graph/`` or ``instances/``) template-relative."""
     return [
-        dataclasses.replace(d, file=f"{folder}/{d.file}") if d.file and not d.file.startswith("<") else d
+        dataclasses.replace(d, file=f"{folder}/{d.file}")
+        if d.file and not d.file.startswith("<")
+        else d
         for d in diagnostics
     ]
 
