@@ -35,12 +35,14 @@ class Category(enum.Enum):
     RECIPES = "recipes"
     COMMANDS = "commands"
     RULES = "rules"
+    PROBES = "probes"
 
 
 _E, _W = Severity.ERROR, Severity.WARNING
 _P, _PM, _CO = Category.PARSING, Category.PARSING_MODEL, Category.CONVERSION
 _RM, _PROJ, _REC = Category.RUNTIME_MODEL, Category.PROJECT, Category.RECIPES
 _CMD, _RULE = Category.COMMANDS, Category.RULES
+_PROBE = Category.PROBES
 
 
 class Code(enum.Enum):
@@ -133,6 +135,14 @@ class Code(enum.Enum):
         "the instance sets a variable its component does not export",
     )
     RM_ORPHAN_FACET_WITH_CHILDREN = (_W, _RM, "a facet with children is used by no component")
+    RM_ORPHAN_FACET = (_W, _RM, "no component lists this facet in its 'facets'")
+    RM_UNRESOLVABLE_FACET_VARIABLE = (
+        _E,
+        _RM,
+        "the imported variable is exported by a facet that no component uses",
+    )
+    RM_AMBIGUOUS_OVERRIDING = (_W, _RM, "the instance override matches several variables")
+    RM_EMPTY_COMPONENT_INSTALLER = (_E, _RM, "the component has no installer")
     RM_UNREACHABLE_COMPONENT = (_E, _RM, "the component can never be instantiated")
     RM_MISSING_APPLICATION_GEP = (_E, _RM, "the descriptor names no graph entry point")
     RM_MISSING_APPLICATION_NAME = (_E, _RM, "the descriptor names no application")
@@ -166,6 +176,31 @@ class Code(enum.Enum):
     CMD_UNRESOLVED_VARIABLE = (_E, _CMD, "the variable is not defined")
     CMD_NO_INSTRUCTION = (_W, _CMD, "the commands file contains no instruction")
     CMD_INEXISTING_COMMAND_FILE = (_E, _CMD, "the commands file does not exist")
+    CMD_INVALID_SYNTAX = (_E, _CMD, "the instruction is not written as documented")
+    CMD_EMPTY_VARIABLE_NAME = (_E, _CMD, "'define' needs a variable name before '='")
+    CMD_INVALID_DATE_PATTERN = (_E, _CMD, "invalid date pattern in $(FORMATTED_TIME ...)")
+    CMD_NO_MIX_FOR_PATTERNS = (_E, _CMD, "this variable must be alone in its 'define' value")
+    CMD_INVALID_INDEX_PATTERN = (_E, _CMD, "write $(EXISTING_INDEX MIN|MAX [> n|< n])")
+    CMD_MISSING_COMPONENT_NAME = (_E, _CMD, "a component name is expected")
+    CMD_INEXISTING_COMPONENT = (_E, _CMD, "no component of the graph has this name")
+    CMD_MISSING_INSTANCE_NAME = (_E, _CMD, "an instance name is expected")
+    CMD_INVALID_INSTANCE_NAME = (_E, _CMD, "invalid instance name")
+    CMD_NO_MATCHING_INSTANCE = (_E, _CMD, "no instance has this path")
+    CMD_MISSING_PARENT_INSTANCE = (_E, _CMD, "this component needs a parent: add 'under /path'")
+    CMD_CANNOT_HAVE_ANY_PARENT = (_E, _CMD, "this component can only be a root instance")
+    CMD_NOT_AN_ACCEPTABLE_PARENT = (_E, _CMD, "this component cannot be created under that one")
+    CMD_CONFLICTING_INSTANCE_NAME = (_E, _CMD, "an instance with this path already exists")
+    CMD_NOT_A_ROOT_INSTANCE = (_E, _CMD, "only a root instance can be replicated")
+    CMD_NOT_A_SCOPED_INSTANCE = (_E, _CMD, "only a scoped instance can be associated with a target")
+    CMD_INVALID_TARGET_ID = (_E, _CMD, "a target id is expected")
+    CMD_INVALID_INSTANCE_STATUS = (_E, _CMD, "unknown instance status")
+    CMD_INSTABLE_INSTANCE_STATUS = (_E, _CMD, "only a stable status can be requested")
+    CMD_EMAIL_NO_MESSAGE = (_E, _CMD, "the e-mail has no message")
+    CMD_MISSING_TARGET_FILE = (_E, _CMD, "the file to write is missing")
+    CMD_MISSING_COMMAND_NAME = (_E, _CMD, "'execute' needs the name of a commands file")
+    CMD_INEXISTING_COMMAND = (_E, _CMD, "there is no commands file with this name")
+    CMD_LOOPING_COMMAND = (_E, _CMD, "a commands file cannot execute itself")
+    CMD_NASTY_LOOPING_COMMAND = (_E, _CMD, "the executed commands file leads back to a loop")
 
     # Rules.
     RULE_IO_ERROR = (_E, _RULE, "the rule file cannot be read")
@@ -174,6 +209,13 @@ class Code(enum.Enum):
     RULE_EMPTY_WHEN = (_E, _RULE, "the rule names no event")
     RULE_EMPTY_THEN = (_E, _RULE, "the rule runs no command")
     RULE_UNKNOWN_COMMAND = (_E, _RULE, "the rule runs a command that is not in 'commands/'")
+
+    # Probes: measures files.
+    PROBE_INVALID_EVENT = (_E, _PROBE, "a measure starts with '[EVENT <handler> <event-name>]'")
+    PROBE_ORPHAN_LINE = (_E, _PROBE, "this line comes before any '[EVENT ...]' section")
+    PROBE_UNKNOWN_HANDLER = (_E, _PROBE, "unknown measure handler")
+    PROBE_EMPTY_MEASURE = (_E, _PROBE, "this measure has no handler line")
+    PROBE_UNRESOLVED_PLACEHOLDER = (_E, _PROBE, "no property gives a value to this placeholder")
 
     @property
     def severity(self) -> Severity:
