@@ -1,0 +1,254 @@
+"""Line-level recognition of the Roboconf DSL: one construct per line.
+
+Each function looks at one line and says what it is (comment, blank, property, import,
+declaration) together with the ``P_*`` problems of that line. The parser strings them together;
+the conformance tables (``comment_lines``, ``property_lines``, ...) test them one by one.
+
+``#`` starts an in-line comment, except inside a ``"..."`` value (an improvement over Roboconf,
+which cuts quoted values at ``#``). A ``;`` inside ``"..."`` is protected as well.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from roboconf.dsl.blocks import Blank, Block, Comment, HolderKind
+from roboconf.errors import Code
+
+# A quoted run or one of the characters that matter outside quotes.
+_HASH_OR_QUOTED = re.compile(r'"[^"]*"|#')
+_SEMI_OR_QUOTED = re.compile(r'"[^"]*"|;')
+_PROPERTY = re.compile(r"\s*([^\s:]+)\s*:")
+_IMPORT = re.compile(r"\s*import(?=[\s;]|$)", re.IGNORECASE)
+_FACET = re.compile(r"facet(?=[\s{]|$)", re.IGNORECASE)
+_INSTANCE_OF = re.compile(r"instance\s+of(?=[\s{]|$)", re.IGNORECASE)
+# What a declaration starts with, by kind of holder (the writer's spelling).
+DECLARATION_KEYWORD = {
+    HolderKind.COMPONENT: "",
+    HolderKind.FACET: "facet ",
+    HolderKind.INSTANCEOF: "instance of ",
+}
+# Characters that cannot appear in the name part of a declaration.
+_NOT_IN_DECLARATION = re.compile(r"[:;}]")
+
+
+def read_lines(text: str) -> list[tuple[int, str]]:
+    """Split text into numbered lines (from 1); ``\\r`` is dropped, a final newline ends a line."""
+    return list(enumerate(split_lines(text), 1))
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` without their numbers (see :func:`read_lines`)."""
+    lines = text.replace("\r", "").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def is_blank_line(line: str) -> bool:
+    return not line.strip()
+
+
+def is_comment_line(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+def split_inline_comment(line: str) -> tuple[str, str]:
+    """``(code, comment)`` with ``code + comment == line``.
+
+    The comment starts at the first ``#`` outside a quoted value and takes the white space
+    before it along, so that ``code`` ends with the last significant character.
+    """
+    if "#" not in line:
+        return line, ""
+    for match in _HASH_OR_QUOTED.finditer(line):
+        if match.group() == "#":
+            code = line[: match.start()].rstrip()
+            return code, line[len(code) :]
+    return line, ""
+
+
+def unprotected_semicolons(text: str) -> list[int]:
+    """Positions of the ``;`` of ``text`` that are not inside a ``"..."`` value."""
+    if '"' not in text:
+        return [i for i, char in enumerate(text) if char == ";"]
+    return [m.start() for m in _SEMI_OR_QUOTED.finditer(text) if m.group() == ";"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineProblem:
+    """A ``P_*`` problem found on one line; ``column`` counts from 1."""
+
+    code: Code
+    column: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PropertyLine:
+    """A line read as ``name: value;``; ``inline_comment`` is what followed the ``;``."""
+
+    name: str
+    value: str
+    inline_comment: str
+    problems: tuple[LineProblem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportLine:
+    uri: str
+    inline_comment: str
+    problems: tuple[LineProblem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeclarationLine:
+    """``[facet |instance of ]NAME {`` — ``open_comment`` is what followed the ``{``."""
+
+    kind: HolderKind
+    name: str
+    has_bracket: bool
+    open_comment: str
+    problems: tuple[LineProblem, ...] = ()
+
+
+def recognize_property(line: str) -> PropertyLine | None:
+    """Read ``line`` as a property, or return ``None`` when it does not look like one."""
+    code, comment = split_inline_comment(line)
+    match = _PROPERTY.match(code)
+    if match is None:
+        return None
+    name, start = match.group(1), match.end()
+    rest = code[start:]
+    semicolons = unprotected_semicolons(rest)
+    significant = rest.rstrip()
+    problems: list[LineProblem] = []
+    if not semicolons or semicolons[-1] != len(significant) - 1:
+        problems.append(
+            LineProblem(
+                code=Code.P_PROPERTY_ENDS_WITH_SEMI_COLON,
+                column=start + len(significant) + 1,
+                message=f"the property '{name}' must end with ';': write '{name}: value;'",
+            )
+        )
+        if not semicolons:
+            return PropertyLine(
+                name=name, value=rest.strip(), inline_comment=comment, problems=tuple(problems)
+            )
+    if len(semicolons) > 1 or problems:
+        problems.append(
+            LineProblem(
+                code=Code.P_ONE_BLOCK_PER_LINE,
+                column=start + semicolons[0] + 1,
+                message=(
+                    f"the property '{name}' is followed by more text after its ';': write one "
+                    "property per line and quote values that contain ';' (\"a;b\")"
+                ),
+            )
+        )
+    first = semicolons[0]
+    return PropertyLine(
+        name=name,
+        value=rest[:first].lstrip(),
+        inline_comment=line[start + first + 1 :],
+        problems=tuple(problems),
+    )
+
+
+def recognize_import(line: str) -> ImportLine | None:
+    """Read ``line`` as ``import path;``, or return ``None`` when it is no import."""
+    code, comment = split_inline_comment(line)
+    match = _IMPORT.match(code)
+    if match is None:
+        return None
+    start = match.end()
+    rest = code[start:]
+    semicolon = rest.find(";")
+    if semicolon < 0:
+        problem = LineProblem(
+            code=Code.P_IMPORT_ENDS_WITH_SEMI_COLON,
+            column=len(code.rstrip()) + 1,
+            message=f"the import of '{rest.strip()}' must end with ';'",
+        )
+        return ImportLine(uri=rest.strip(), inline_comment=comment, problems=(problem,))
+    uri = rest[:semicolon].strip()
+    after = rest[semicolon + 1 :]
+    problems: tuple[LineProblem, ...] = ()
+    if after.strip():
+        problems = (
+            LineProblem(
+                code=Code.P_ONE_BLOCK_PER_LINE,
+                column=start + semicolon + 2,
+                message=f"only a comment may follow the import of '{uri}': move "
+                f"'{after.strip()}' to its own line",
+            ),
+        )
+    return ImportLine(uri=uri, inline_comment=line[start + semicolon + 1 :], problems=problems)
+
+
+def recognize_declaration(line: str) -> DeclarationLine | None:
+    """Read ``line`` as the opening of a component, facet or instance block.
+
+    A line without ``{`` is taken as a declaration that misses its bracket only when it has a
+    keyword or could be a bare component name (no ``:``, ``;`` or ``}``).
+    """
+    code, comment = split_inline_comment(line)
+    stripped = code.strip()
+    if not stripped:
+        return None
+    offset = len(code) - len(code.lstrip())
+    kind = HolderKind.COMPONENT
+    keyword = _FACET.match(stripped)
+    if keyword is not None:
+        kind = HolderKind.FACET
+    else:
+        keyword = _INSTANCE_OF.match(stripped)
+        if keyword is not None:
+            kind = HolderKind.INSTANCEOF
+    start = keyword.end() if keyword is not None else 0
+    rest = stripped[start:]
+    bracket = rest.find("{")
+    head = rest if bracket < 0 else rest[:bracket]
+    if kind is HolderKind.COMPONENT and _NOT_IN_DECLARATION.search(head):
+        return None
+    name = head.strip()
+    if bracket < 0:
+        problem = LineProblem(
+            code=Code.P_O_C_BRACKET_MISSING,
+            column=offset + len(stripped) + 1,
+            message=f"the declaration of '{name}' must end with '{{': write '{stripped} {{'",
+        )
+        return DeclarationLine(
+            kind=kind, name=name, has_bracket=False, open_comment=comment, problems=(problem,)
+        )
+    extra = rest[bracket + 1 :]
+    problems: tuple[LineProblem, ...] = ()
+    if extra.strip():
+        problems = (
+            LineProblem(
+                code=Code.P_O_C_BRACKET_EXTRA_CHARACTERS,
+                column=offset + start + bracket + 2,
+                message=f"only a comment may follow '{{' in the declaration of '{name}': "
+                f"remove '{extra.strip()}' or start it with '#'",
+            ),
+        )
+    after_bracket = line[offset + start + bracket + 1 :]
+    return DeclarationLine(
+        kind=kind, name=name, has_bracket=True, open_comment=after_bracket, problems=problems
+    )
+
+
+def merge_blocks(blocks: Iterable[Block]) -> list[Block]:
+    """Merge neighbouring comments (and neighbouring blank lines) into one block each."""
+    merged: list[Block] = []
+    for block in blocks:
+        last = merged[-1] if merged else None
+        if isinstance(block, Comment) and isinstance(last, Comment):
+            merged[-1] = Comment(content=f"{last.content}\n{block.content}", line=last.line)
+        elif isinstance(block, Blank) and isinstance(last, Blank):
+            merged[-1] = Blank(content=f"{last.content}\n{block.content}", line=last.line)
+        else:
+            merged.append(block)
+    return merged

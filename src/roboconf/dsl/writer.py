@@ -1,0 +1,57 @@
+""":class:`FileDefinition` → text, in canonical Roboconf syntax.
+
+Holders and properties are written canonically (tab indentation, ``name: value;``, one space
+before ``{``); comments, blank lines and in-line comments are written as they were read, so a
+canonical file read and written comes back byte for byte. The DM persists instances with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from roboconf.dsl.blocks import (
+    Blank,
+    Block,
+    Comment,
+    FileDefinition,
+    Holder,
+    Import,
+    Property,
+)
+from roboconf.dsl.lexer import DECLARATION_KEYWORD
+
+
+def write(definition: FileDefinition, *, comments: bool = True) -> str:
+    """The text of ``definition``; without ``comments``, no comment survives (nor any ``#``
+    outside quoted values)."""
+    text = write_blocks(definition.blocks, comments=comments)
+    return text if definition.ends_with_newline else text.removesuffix("\n")
+
+
+def write_blocks(blocks: Iterable[Block], *, comments: bool = True) -> str:
+    """The text of top-level blocks, each line ended by ``\\n``."""
+    out: list[str] = []
+    _write(blocks, 0, comments, out)
+    return "".join(f"{line}\n" for line in out)
+
+
+def _write(blocks: Iterable[Block], depth: int, comments: bool, out: list[str]) -> None:
+    indent = "\t" * depth
+    for block in blocks:
+        if isinstance(block, Holder):
+            opening = block.open_comment if comments else ""
+            closing = block.close_comment if comments else ""
+            out.append(f"{indent}{DECLARATION_KEYWORD[block.kind]}{block.name} {{{opening}")
+            _write(block.blocks, depth + 1, comments, out)
+            out.append(f"{indent}}}{closing}")
+        elif isinstance(block, Property):
+            inline = block.inline_comment if comments else ""
+            out.append(f"{indent}{block.name}: {block.value};{inline}")
+        elif isinstance(block, Import):
+            inline = block.inline_comment if comments else ""
+            out.append(f"{indent}import {block.uri};{inline}")
+        elif isinstance(block, Comment):
+            if comments:
+                out.extend(block.content.split("\n"))
+        elif isinstance(block, Blank):
+            out.extend(block.content.split("\n"))
