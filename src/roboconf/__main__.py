@@ -1,0 +1,5 @@
+"""``python -m roboconf`` runs the ``roboconf`` command."""
+
+from roboconf.cli.main import main
+
+main()
