@@ -114,6 +114,7 @@ class Code(enum.Enum):
     CO_INEXISTING_CHILD = (_E, _CO, "unknown child")
     CO_INEXISTING_COMPONENT = (_E, _CO, "unknown component")
     CO_INEXISTING_FACET = (_E, _CO, "unknown facet")
+    CO_INVALID_INSTANCE_STATE = (_E, _CO, "unknown instance state")
 
     # Runtime model: validation of the built model.
     RM_NO_ROOT_COMPONENT = (_E, _RM, "the graph has no root component")
