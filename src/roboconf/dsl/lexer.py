@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from roboconf.dsl.blocks import Blank, Block, Comment, HolderKind
 from roboconf.errors import Code
@@ -21,9 +21,18 @@ from roboconf.errors import Code
 _HASH_OR_QUOTED = re.compile(r'"[^"]*"|#')
 _SEMI_OR_QUOTED = re.compile(r'"[^"]*"|;')
 _PROPERTY = re.compile(r"\s*([^\s:]+)\s*:")
+# The usual property line, read at once (groups: name, value, in-line comment): no quote, one
+# final ';', maybe an in-line comment. For hot loops; recognize_property reads any line.
+PLAIN_PROPERTY = re.compile(r"\s*([^\s:#]+)\s*:\s*([^;\"#]*);(\s*(?:#.*)?)", re.DOTALL)
 _IMPORT = re.compile(r"\s*import(?=[\s;]|$)", re.IGNORECASE)
-_FACET = re.compile(r"facet(?=[\s{]|$)", re.IGNORECASE)
-_INSTANCE_OF = re.compile(r"instance\s+of(?=[\s{]|$)", re.IGNORECASE)
+_DECLARATION = re.compile(
+    r"(\s*)(?:(facet|instance\s+of)(?=[\s{]|$))?([^{]*)(\{?)(.*)", re.IGNORECASE | re.DOTALL
+)
+# The usual declaration, read at once (groups: keyword, name, what follows '{'). For hot loops.
+PLAIN_DECLARATION = re.compile(
+    r"\s*(?:(facet|instance of) )?([\w.-]+) \{(\s*(?:#.*)?)", re.IGNORECASE | re.DOTALL
+)
+_KIND_OF_KEYWORD = {"f": HolderKind.FACET, "i": HolderKind.INSTANCEOF}
 # What a declaration starts with, by kind of holder (the writer's spelling).
 DECLARATION_KEYWORD = {
     HolderKind.COMPONENT: "",
@@ -77,8 +86,7 @@ def unprotected_semicolons(text: str) -> list[int]:
     return [m.start() for m in _SEMI_OR_QUOTED.finditer(text) if m.group() == ";"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LineProblem:
+class LineProblem(NamedTuple):
     """A ``P_*`` problem found on one line; ``column`` counts from 1."""
 
     code: Code
@@ -86,8 +94,7 @@ class LineProblem:
     message: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PropertyLine:
+class PropertyLine(NamedTuple):
     """A line read as ``name: value;``; ``inline_comment`` is what followed the ``;``."""
 
     name: str
@@ -96,15 +103,13 @@ class PropertyLine:
     problems: tuple[LineProblem, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ImportLine:
+class ImportLine(NamedTuple):
     uri: str
     inline_comment: str
     problems: tuple[LineProblem, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeclarationLine:
+class DeclarationLine(NamedTuple):
     """``[facet |instance of ]NAME {`` — ``open_comment`` is what followed the ``{``."""
 
     kind: HolderKind
@@ -116,6 +121,10 @@ class DeclarationLine:
 
 def recognize_property(line: str) -> PropertyLine | None:
     """Read ``line`` as a property, or return ``None`` when it does not look like one."""
+    plain = PLAIN_PROPERTY.fullmatch(line)
+    if plain is not None:
+        name, value, inline_comment = plain.group(1, 2, 3)
+        return PropertyLine(name=name, value=value, inline_comment=inline_comment)
     code, comment = split_inline_comment(line)
     match = _PROPERTY.match(code)
     if match is None:
@@ -194,49 +203,42 @@ def recognize_declaration(line: str) -> DeclarationLine | None:
     A line without ``{`` is taken as a declaration that misses its bracket only when it has a
     keyword or could be a bare component name (no ``:``, ``;`` or ``}``).
     """
+    plain = PLAIN_DECLARATION.fullmatch(line)
+    if plain is not None:
+        keyword, name, open_comment = plain.group(1, 2, 3)
+        kind = _KIND_OF_KEYWORD[keyword[0].lower()] if keyword else HolderKind.COMPONENT
+        return DeclarationLine(kind=kind, name=name, has_bracket=True, open_comment=open_comment)
     code, comment = split_inline_comment(line)
-    stripped = code.strip()
-    if not stripped:
+    match = _DECLARATION.fullmatch(code)
+    if match is None or not code.strip():
         return None
-    offset = len(code) - len(code.lstrip())
-    kind = HolderKind.COMPONENT
-    keyword = _FACET.match(stripped)
-    if keyword is not None:
-        kind = HolderKind.FACET
-    else:
-        keyword = _INSTANCE_OF.match(stripped)
-        if keyword is not None:
-            kind = HolderKind.INSTANCEOF
-    start = keyword.end() if keyword is not None else 0
-    rest = stripped[start:]
-    bracket = rest.find("{")
-    head = rest if bracket < 0 else rest[:bracket]
-    if kind is HolderKind.COMPONENT and _NOT_IN_DECLARATION.search(head):
+    keyword, head, bracket, extra = match.group(2, 3, 4, 5)
+    kind = _KIND_OF_KEYWORD[keyword[0].lower()] if keyword else HolderKind.COMPONENT
+    if keyword is None and _NOT_IN_DECLARATION.search(head):
         return None
     name = head.strip()
-    if bracket < 0:
+    if not bracket:
         problem = LineProblem(
             code=Code.P_O_C_BRACKET_MISSING,
-            column=offset + len(stripped) + 1,
-            message=f"the declaration of '{name}' must end with '{{': write '{stripped} {{'",
+            column=len(code.rstrip()) + 1,
+            message=f"the declaration of '{name}' must end with '{{': write "
+            f"'{code.strip()} {{'",
         )
         return DeclarationLine(
             kind=kind, name=name, has_bracket=False, open_comment=comment, problems=(problem,)
         )
-    extra = rest[bracket + 1 :]
     problems: tuple[LineProblem, ...] = ()
     if extra.strip():
         problems = (
             LineProblem(
                 code=Code.P_O_C_BRACKET_EXTRA_CHARACTERS,
-                column=offset + start + bracket + 2,
+                column=match.start(5) + len(extra) - len(extra.lstrip()) + 1,
                 message=f"only a comment may follow '{{' in the declaration of '{name}': "
                 f"remove '{extra.strip()}' or start it with '#'",
             ),
         )
-    after_bracket = line[offset + start + bracket + 1 :]
     return DeclarationLine(
-        kind=kind, name=name, has_bracket=True, open_comment=after_bracket, problems=problems
+        kind=kind, name=name, has_bracket=True, open_comment=line[match.end(4) :], problems=problems
     )
 
 

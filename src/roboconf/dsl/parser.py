@@ -107,21 +107,20 @@ class _Body:
         return tuple(self.blocks)
 
 
-@dataclass(slots=True)
-class _Open:
-    """A holder whose ``}`` has not been read yet."""
+@dataclass(slots=True, kw_only=True)
+class _Open(_Body):
+    """A holder whose ``}`` has not been read yet, and its blocks so far."""
 
     kind: HolderKind
     name: str
     line: int
     open_comment: str
-    body: _Body = field(default_factory=_Body)
 
     def close(self, end_line: int, close_comment: str) -> Holder:
         return Holder(
             kind=self.kind,
             name=self.name,
-            blocks=self.body.finish(),
+            blocks=self.finish(),
             open_comment=self.open_comment,
             close_comment=close_comment,
             line=self.line,
@@ -140,8 +139,33 @@ class _Parser:
 
     def run(self, lines: list[str]) -> FileDefinition:
         self.lines = lines
-        for index, line in enumerate(lines):
-            self.line(line, index + 1)
+        keep_comments, stack = self.keep_comments, self.stack
+        plain_property = lexer.PLAIN_PROPERTY.fullmatch
+        for number, line in enumerate(lines, 1):
+            stripped = line.strip()
+            first = stripped[:1]
+            if not first or first == "#":
+                if not first or keep_comments:
+                    body = stack[-1] if stack else self.top
+                    body.add_line(line, number, is_comment=bool(first))
+            elif stripped == "}" and stack:  # the usual closing line
+                self.close_innermost(number, line[line.index("}") + 1 :] if keep_comments else "")
+            elif first == "}":
+                self.closing(line, number)
+            elif not stack:
+                self.top_line(line, number, stripped)
+            elif (plain := plain_property(line)) is not None:  # the usual line, made quick
+                name, value, comment = plain.group(1, 2, 3)
+                stack[-1].add(
+                    Property(
+                        name=name,
+                        value=value,
+                        inline_comment=comment if keep_comments else "",
+                        line=number,
+                    )
+                )
+            else:
+                self.inner_line(line, number, stripped)
         eof = len(lines) + 1
         while self.stack:
             holder = self.stack[-1]
@@ -163,24 +187,12 @@ class _Parser:
 
     # -- one line ------------------------------------------------------------------------
 
-    def line(self, line: str, number: int) -> None:
-        stripped = line.strip()
-        body = self.stack[-1].body if self.stack else self.top
-        if not stripped:
-            body.add_line(line, number, is_comment=False)
-            return
-        if stripped[0] == "#":
-            if self.keep_comments:
-                body.add_line(line, number, is_comment=True)
-            return
-        if stripped[0] == "}":
-            self.closing(line, number)
-        elif self.stack:
-            self.inner_line(line, number)
-        else:
-            self.top_line(line, number)
-
-    def top_line(self, line: str, number: int) -> None:
+    def top_line(self, line: str, number: int, stripped: str) -> None:
+        if stripped[-1] == "{":  # the likelier construct first
+            declaration = lexer.recognize_declaration(line)
+            if declaration is not None:
+                self.declaration(declaration, number)
+                return
         imported = lexer.recognize_import(line)
         if imported is not None:
             self.report(imported.problems, number)
@@ -199,18 +211,21 @@ class _Parser:
             "properties go inside a block ('Name {' ... '}')",
         )
 
-    def inner_line(self, line: str, number: int) -> None:
+    def inner_line(self, line: str, number: int, stripped: str) -> None:
         holder = self.stack[-1]
         in_instance = holder.kind is HolderKind.INSTANCEOF
-        prop = lexer.recognize_property(line)
+        # Properties never end with '{': look for the likelier construct first.
+        declaration = lexer.recognize_declaration(line) if stripped[-1] == "{" else None
+        prop = lexer.recognize_property(line) if declaration is None else None
         if prop is not None:
-            self.report(prop.problems, number)
+            if prop.problems:
+                self.report(prop.problems, number)
             comment = prop.inline_comment if self.keep_comments else ""
-            holder.body.add(
+            holder.add(
                 Property(name=prop.name, value=prop.value, inline_comment=comment, line=number)
             )
             return
-        declaration = lexer.recognize_declaration(line)
+        declaration = declaration or lexer.recognize_declaration(line)
         if declaration is not None:
             if in_instance and declaration.kind is HolderKind.INSTANCEOF:
                 self.declaration(declaration, number)
@@ -230,7 +245,8 @@ class _Parser:
         )
 
     def declaration(self, declaration: lexer.DeclarationLine, number: int) -> None:
-        self.report(declaration.problems, number)
+        if declaration.problems:
+            self.report(declaration.problems, number)
         if not declaration.has_bracket and not self.body_follows(number):
             return
         comment = declaration.open_comment if self.keep_comments else ""
@@ -266,7 +282,7 @@ class _Parser:
         self.close_innermost(number, "")
         reopened = lexer.recognize_declaration(code)
         if reopened is not None and reopened.has_bracket:
-            self.declaration(replace(reopened, problems=(), open_comment=""), number)
+            self.declaration(reopened._replace(problems=(), open_comment=""), number)
 
     def unclosed_before(self, declaration: lexer.DeclarationLine, number: int) -> None:
         """A declaration where none may be: the open blocks lack their ``}``."""
@@ -285,7 +301,7 @@ class _Parser:
 
     def close_innermost(self, end_line: int, close_comment: str) -> None:
         holder = self.stack.pop().close(end_line, close_comment)
-        (self.stack[-1].body if self.stack else self.top).add(holder)
+        (self.stack[-1] if self.stack else self.top).add(holder)
 
     def body_follows(self, number: int) -> bool:
         """Whether the next significant line after ``number`` belongs to a block body."""
