@@ -221,8 +221,7 @@ def recognize_declaration(line: str) -> DeclarationLine | None:
         problem = LineProblem(
             code=Code.P_O_C_BRACKET_MISSING,
             column=len(code.rstrip()) + 1,
-            message=f"the declaration of '{name}' must end with '{{': write "
-            f"'{code.strip()} {{'",
+            message=f"the declaration of '{name}' must end with '{{': write '{code.strip()} {{'",
         )
         return DeclarationLine(
             kind=kind, name=name, has_bracket=False, open_comment=comment, problems=(problem,)
