@@ -89,16 +89,12 @@ Block = Comment | Blank | Property | Import | Holder
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FileDefinition:
-    """A parsed file: its blocks, its kind, and the parsing diagnostics (``P_*``).
-
-    ``ends_with_newline`` says whether the last line had its ``\\n`` (for exact round trips).
-    """
+    """A parsed file: its blocks, its kind, and the parsing diagnostics (``P_*``)."""
 
     file: str
     kind: FileKind
     blocks: tuple[Block, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = field(default_factory=tuple)
-    ends_with_newline: bool = True
 
     def imports(self) -> tuple[Import, ...]:
         return tuple(b for b in self.blocks if isinstance(b, Import))

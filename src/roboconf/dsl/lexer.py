@@ -44,16 +44,18 @@ _NOT_IN_DECLARATION = re.compile(r"[:;}]")
 
 
 def read_lines(text: str) -> list[tuple[int, str]]:
-    """Split text into numbered lines (from 1); ``\\r`` is dropped, a final newline ends a line."""
-    return list(enumerate(split_lines(text), 1))
+    """The lines a line reader returns, numbered from 1: ``\\r`` dropped, and nothing after
+    the newline that ends the text."""
+    lines = split_lines(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return list(enumerate(lines, 1))
 
 
 def split_lines(text: str) -> list[str]:
-    """The lines of ``text`` without their numbers (see :func:`read_lines`)."""
-    lines = text.replace("\r", "").split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return lines
+    """``text`` split on ``\\n`` with ``\\r`` dropped; a text that ends with a newline ends
+    with an empty line (so that joining the lines with ``\\n`` gives the text back)."""
+    return text.replace("\r", "").split("\n") if text else []
 
 
 def is_blank_line(line: str) -> bool:

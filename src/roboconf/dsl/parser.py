@@ -38,10 +38,7 @@ def parse(text: str, file: str = "<input>", *, keep_comments: bool = True) -> Fi
     With ``keep_comments=False`` comment lines and in-line comments are dropped (what remains
     can be written back without a single ``#`` unless a quoted value holds one).
     """
-    definition = _Parser(file, keep_comments).run(lexer.split_lines(text))
-    if text and not text.endswith("\n"):
-        definition = replace(definition, ends_with_newline=False)
-    return definition
+    return _Parser(file, keep_comments).run(lexer.split_lines(text))
 
 
 def parse_ignoring_comments(text: str, file: str = "<input>") -> FileDefinition:
@@ -166,7 +163,7 @@ class _Parser:
                 )
             else:
                 self.inner_line(line, number, stripped)
-        eof = len(lines) + 1
+        eof = len(lines) + (0 if lines and lines[-1] == "" else 1)  # the line after the last
         while self.stack:
             holder = self.stack[-1]
             self.error(

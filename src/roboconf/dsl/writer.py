@@ -24,15 +24,18 @@ from roboconf.dsl.lexer import DECLARATION_KEYWORD
 def write(definition: FileDefinition, *, comments: bool = True) -> str:
     """The text of ``definition``; without ``comments``, no comment survives (nor any ``#``
     outside quoted values)."""
-    text = write_blocks(definition.blocks, comments=comments)
-    return text if definition.ends_with_newline else text.removesuffix("\n")
+    return write_blocks(definition.blocks, comments=comments)
 
 
 def write_blocks(blocks: Iterable[Block], *, comments: bool = True) -> str:
-    """The text of top-level blocks, each line ended by ``\\n``."""
+    """The text of top-level blocks, lines joined by ``\\n``.
+
+    As in Roboconf, the newline that ends a file is an empty last line: the parser reads it as a
+    final ``Blank(content="")``, and blocks built by program end with one to end with ``\\n``.
+    """
     out: list[str] = []
     _write(blocks, 0, comments, out)
-    return "".join(f"{line}\n" for line in out)
+    return "\n".join(out)
 
 
 def _write(blocks: Iterable[Block], depth: int, comments: bool, out: list[str]) -> None:
