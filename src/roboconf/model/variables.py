@@ -86,7 +86,8 @@ def instance_exports(
 
 def is_ip_variable(name: str) -> bool:
     """``ip``, ``Tomcat.ip``: variables set at runtime from the machine's address."""
-    return split_variable(name)[1].lower() == IP_VARIABLE
+    lowered = name.lower()
+    return lowered == IP_VARIABLE or lowered.endswith("." + IP_VARIABLE)
 
 
 def clean_path(path: str) -> str:
