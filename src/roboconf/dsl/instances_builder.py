@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from roboconf.dsl.blocks import FileDefinition, Holder, HolderKind
+from roboconf.dsl.blocks import FileDefinition, Holder, HolderKind, Property
 from roboconf.dsl.exports import parse_exports
 from roboconf.errors import Code, Diagnostic
 from roboconf.model.instances import expanded_names, path_of
-from roboconf.model.types import Graph, Instance, InstanceStatus, SourceLocation
+from roboconf.model.types import EMPTY, Graph, Instance, InstanceStatus, SourceLocation
 
 DATA_PREFIX = "data."
 RUNTIME_DATA = "instance-data"
@@ -76,34 +76,42 @@ class _Builder:
         data: dict[str, str] = {}
         overrides: dict[str, str] = {}
         status = InstanceStatus.NOT_DEPLOYED
-        for prop in holder.properties():
-            key = prop.name.lower()
+        nested: list[Holder] = []
+        for block in holder.blocks:
+            if isinstance(block, Holder):
+                nested.append(block)
+                continue
+            if not isinstance(block, Property):
+                continue
+            key = block.name.lower()
             if key == "name":
-                name = prop.value
+                name = block.value
             elif key == "count":
-                count = int(prop.value) if prop.value.strip().isdigit() else 1
+                count = int(block.value) if block.value.strip().isdigit() else 1
             elif key == "channels":
-                channels += (c.strip() for c in prop.value.split(",") if c.strip())
+                channels += (c.strip() for c in block.value.split(",") if c.strip())
             elif key == RUNTIME_STATE:
-                status = self.status(prop.value, SourceLocation(file=file, line=prop.line))
+                status = self.status(block.value, SourceLocation(file=file, line=block.line))
             elif key == RUNTIME_DATA:
-                values, _problems = parse_exports(prop.value)
+                values, _problems = parse_exports(block.value)
                 data.update((k, v or "") for k, v in values.items())
             elif key.startswith(DATA_PREFIX):
-                data[prop.name[len(DATA_PREFIX) :]] = unquote(prop.value)
+                data[block.name[len(DATA_PREFIX) :]] = unquote(block.value)
             else:
-                overrides[prop.name] = unquote(prop.value)
+                overrides[block.name] = unquote(block.value)
         names = expanded_names(name, count)
         children: list[_Built] = []
-        for child in holder.holders():
-            children += self.build(child, file, path_of(parent, names[0]))
-        children = self.unique(children, path_of(parent, names[0]))
+        if nested:
+            path = path_of(parent, names[0])
+            for child in nested:
+                children += self.build(child, file, path)
+            children = self.unique(children, path)
         instance = Instance(
             name=names[0],
             component=holder.name,
             children=tuple(c.instance for c in children),
-            overrides=overrides,
-            data=data,
+            overrides=overrides or EMPTY,
+            data=data or EMPTY,
             status=status,
             channels=tuple(channels),
             location=location,
@@ -132,6 +140,8 @@ class _Builder:
         Explicit blocks sharing a path are each reported; a ``count`` block whose instances
         take existing paths is reported once, with all of them.
         """
+        if len(siblings) < 2:
+            return siblings
         by_name: dict[str, list[_Built]] = {}
         for built in siblings:
             by_name.setdefault(built.instance.name, []).append(built)

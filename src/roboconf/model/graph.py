@@ -70,6 +70,7 @@ class GraphResolver:
         self._facet_exports: dict[str, Mapping[str, ExportedVariable]] = {}
         self._imports: dict[str, Mapping[str, ImportedVariable]] = {}
         self._by_local: dict[str, Mapping[str, tuple[str, ...]]] = {}
+        self._designated: dict[tuple[str, str], tuple[str, ...]] = {}
         self._resolving: set[str] = set()
 
     # -- inheritance ---------------------------------------------------------------------
@@ -257,6 +258,19 @@ class GraphResolver:
         result = MappingProxyType({k: tuple(v) for k, v in index.items()})
         self._by_local[component] = result
         return result
+
+    def designated(self, component: str, name: str) -> tuple[str, ...]:
+        """The exported full names that ``name`` designates: itself if it is one, else every
+        variable with that local name (none when it matches nothing)."""
+        key = (component, name)
+        cached = self._designated.get(key)
+        if cached is None:
+            if name in self.exports(component):
+                cached = (name,)
+            else:
+                cached = self.exports_by_local_name(component).get(name, ())
+            self._designated[key] = cached
+        return cached
 
     def imports(self, component: str) -> Mapping[str, ImportedVariable]:
         cached = self._imports.get(component)

@@ -28,13 +28,7 @@ from roboconf.model.types import (
     Instance,
     SourceLocation,
 )
-from roboconf.model.variables import (
-    OverrideKind,
-    is_ip_variable,
-    match_override,
-    random_variables,
-    with_overrides,
-)
+from roboconf.model.variables import OverrideKind, is_ip_variable, match_override
 
 
 def _diagnostic(
@@ -296,86 +290,98 @@ def validate_instances(graph: Graph, instances: Iterable[Instance]) -> list[Diag
     """Instances against their graph: parents, overrides, variables left without value."""
     index = resolver(graph)
     result: list[Diagnostic] = []
-    missing_by_component: dict[str, list[str]] = {}
+    unset: dict[str, tuple[str, ...]] = {}  # component → variables without default value
     for path, instance, parent in walk_with_parents(instances):
-        where = instance.location
         name = instance.component
         if name not in graph.components:
             result.append(
                 _diagnostic(
                     Code.CO_INEXISTING_COMPONENT,
                     f"instance {path!r} is an instance of {name!r}, which the graph does not "
-                    "define",
-                    where,
+                    "define: fix the component name",
+                    instance.location,
                     instance=path,
                     component=name,
                 )
             )
             continue
-        ancestors = index.possible_ancestors(name)
-        if parent is None and ancestors:
-            result.append(
-                _diagnostic(
-                    Code.RM_INVALID_INSTANCE_ROOT,
-                    f"instance {path!r} ({name}) is at the top level, but a {name} must be "
-                    f"inside one of: {', '.join(ancestors)}",
-                    where,
-                    instance=path,
-                    component=name,
-                    expected=list(ancestors),
-                )
-            )
-        elif parent is not None and parent.component not in ancestors:
-            expected = ", ".join(ancestors) if ancestors else "nothing (it is a root)"
-            result.append(
-                _diagnostic(
-                    Code.RM_INVALID_INSTANCE_PARENT,
-                    f"instance {path!r} ({name}) cannot be inside a {parent.component}; "
-                    f"its parent must be one of: {expected}",
-                    where,
-                    instance=path,
-                    component=name,
-                    parent=parent.component,
-                    expected=list(ancestors),
-                )
-            )
+        placement = _placement_problem(index, path, instance, parent)
+        if placement is not None:
+            result.append(placement)
+        if name not in unset:
+            unset[name] = _unset_variables(graph, name)
+        missing: Iterable[str] = unset[name]
         if instance.overrides:
-            result += _override_problems(graph, path, instance)
-            values = with_overrides(graph, name, instance.overrides)
-            randoms = set(random_variables(graph, name))
-            missing = [v for v in index.exports(name) if not values[v] and _needs_value(v, randoms)]
-        else:
-            missing = missing_by_component.get(name, [])
-            if name not in missing_by_component:
-                randoms = set(random_variables(graph, name))
-                missing = [
-                    v
-                    for v, spec in index.exports(name).items()
-                    if not spec.value and _needs_value(v, randoms)
-                ]
-                missing_by_component[name] = missing
-        for variable in missing:
-            result.append(
-                _diagnostic(
-                    Code.RM_MISSING_VARIABLE_VALUE,
-                    f"instance {path!r} exports {variable!r} without value: give it one in the "
-                    f"graph ({name}) or in the instance ('{split_variable(variable)[1]}: ...;')",
-                    where,
-                    instance=path,
-                    component=name,
-                    variable=variable,
-                )
+            assigned: dict[str, str] = {}
+            result += _override_problems(graph, path, instance, assigned)
+            missing = [v for v in unset[name] if not assigned.get(v)]
+            missing += (v for v, value in assigned.items() if not value and v not in unset[name])
+        result += (
+            _diagnostic(
+                Code.RM_MISSING_VARIABLE_VALUE,
+                f"instance {path!r} exports {variable!r} without value: give it one in the "
+                f"graph ({name}) or in the instance ('{split_variable(variable)[1]}: ...;')",
+                instance.location,
+                instance=path,
+                component=name,
+                variable=variable,
             )
+            for variable in missing
+            if _needs_value(graph, name, variable)
+        )
     return result
 
 
-def _needs_value(variable: str, randoms: set[str]) -> bool:
-    return variable not in randoms and not is_ip_variable(variable)
+def _placement_problem(
+    index: GraphResolver, path: str, instance: Instance, parent: Instance | None
+) -> Diagnostic | None:
+    name = instance.component
+    ancestors = index.possible_ancestors(name)
+    if parent is None and ancestors:
+        return _diagnostic(
+            Code.RM_INVALID_INSTANCE_ROOT,
+            f"instance {path!r} ({name}) is at the top level, but a {name} must be inside "
+            f"one of: {', '.join(ancestors)}",
+            instance.location,
+            instance=path,
+            component=name,
+            expected=list(ancestors),
+        )
+    if parent is not None and parent.component not in ancestors:
+        expected = ", ".join(ancestors) if ancestors else "nothing (it is a root)"
+        return _diagnostic(
+            Code.RM_INVALID_INSTANCE_PARENT,
+            f"instance {path!r} ({name}) cannot be inside a {parent.component}; its parent "
+            f"must be one of: {expected}",
+            instance.location,
+            instance=path,
+            component=name,
+            parent=parent.component,
+            expected=list(ancestors),
+        )
+    return None
 
 
-def _override_problems(graph: Graph, path: str, instance: Instance) -> Iterator[Diagnostic]:
-    for name in instance.overrides:
+def _unset_variables(graph: Graph, component: str) -> tuple[str, ...]:
+    """Variables the graph gives no value and that need one (not ``ip``, not random)."""
+    exports = resolver(graph).exports(component)
+    return tuple(v for v, spec in exports.items() if not spec.value and not spec.random)
+
+
+def _needs_value(graph: Graph, component: str, variable: str) -> bool:
+    if is_ip_variable(variable):
+        return False
+    spec = resolver(graph).exports(component).get(variable)
+    return spec is None or not spec.random
+
+
+def _override_problems(
+    graph: Graph, path: str, instance: Instance, assigned: dict[str, str]
+) -> Iterator[Diagnostic]:
+    """Warnings about the overrides of ``instance``; fills ``assigned`` (target → value)."""
+    for name, value in instance.overrides.items():
         match = match_override(graph, instance.component, name)
+        assigned.update(dict.fromkeys(match.targets, value))
         if match.kind is OverrideKind.MAGIC:
             yield _diagnostic(
                 Code.RM_MAGIC_INSTANCE_VARIABLE,

@@ -42,13 +42,13 @@ class OverrideMatch:
 
 def match_override(graph: Graph, component: str, name: str) -> OverrideMatch:
     """Which exported variables (full names) an override named ``name`` replaces."""
-    index = resolver(graph)
-    if name in index.exports(component):
-        return OverrideMatch(name=name, kind=OverrideKind.EXACT, targets=(name,))
-    targets = index.exports_by_local_name(component).get(name, ())
+    targets = resolver(graph).designated(component, name)
     if not targets:
-        return OverrideMatch(name=name, kind=OverrideKind.MAGIC, targets=())
-    kind = OverrideKind.EXACT if len(targets) == 1 else OverrideKind.AMBIGUOUS
+        kind = OverrideKind.MAGIC
+    elif len(targets) == 1:
+        kind = OverrideKind.EXACT
+    else:
+        kind = OverrideKind.AMBIGUOUS
     return OverrideMatch(name=name, kind=kind, targets=targets)
 
 
