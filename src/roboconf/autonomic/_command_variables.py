@@ -27,7 +27,6 @@ from roboconf.errors import Code
 TOKEN = re.compile(r"\$\(([^)]*)\)")
 _GENERATOR = re.compile(r"\s*(SMART_INDEX|FORMATTED_TIME|EXISTING_INDEX)\b(.*)", re.I | re.S)
 _INDEX_QUERY = re.compile(r"\s*(MIN|MAX)\s*(?:([<>])\s*([0-9]+))?\s*", re.I)
-_SIMPLE = ("NANO_TIME", "MILLI_TIME", "UUID")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +40,11 @@ class Sources:
 
 @dataclass(frozen=True, slots=True)
 class Substituted:
+    """``text`` keeps disabled variables as written; ``shape`` replaces them by their stand-ins,
+    so that a disabled instruction can still be read (and checked for syntax)."""
+
     text: str
+    shape: str
     unresolved: tuple[str, ...]
     disabled_by: tuple[str, ...]
 
@@ -49,38 +52,55 @@ class Substituted:
 def substitute(
     text: str,
     variables: Mapping[str, str],
-    disabled: Collection[str],
+    stand_ins: Mapping[str, str],
     sources: Sources,
     *,
     in_define: bool,
 ) -> Substituted:
     """Replaces the variables of ``text`` (one pass: values are never re-expanded).
 
-    Disabled variables and (in a ``Define``) the define-only generators are left as written.
+    ``stand_ins`` gives a stand-in for each disabled variable. In a ``Define``, the define-only
+    generators are left as written.
     """
     unresolved: list[str] = []
     disabled_by: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in variables:
-            return variables[name]
-        if name in disabled:
+    pieces: list[str] = []
+    shape: list[str] = []
+    position = 0
+    for match in TOKEN.finditer(text):
+        pieces.append(text[position : match.start()])
+        shape.append(text[position : match.start()])
+        position = match.end()
+        name, written = match.group(1), match.group(0)
+        value = _value(name, variables, sources)
+        if value is not None:
+            pieces.append(value)
+            shape.append(value)
+            continue
+        pieces.append(written)
+        if name in stand_ins:
             disabled_by.append(name)
-            return match.group(0)
-        simple = name.strip().upper()
-        if simple in _SIMPLE:
-            now = sources.clock_ns()
-            return (
-                sources.new_uuid()
-                if simple == "UUID"
-                else str(now if simple == "NANO_TIME" else now // 1_000_000)
-            )
+            shape.append(stand_ins[name])
+            continue
+        shape.append(written)
         if not (in_define and generator(name)):
-            unresolved.append(match.group(0))
-        return match.group(0)
+            unresolved.append(written)
+    pieces.append(text[position:])
+    shape.append(text[position:])
+    return Substituted("".join(pieces), "".join(shape), tuple(unresolved), tuple(disabled_by))
 
-    return Substituted(TOKEN.sub(replace, text), tuple(unresolved), tuple(disabled_by))
+
+def _value(name: str, variables: Mapping[str, str], sources: Sources) -> str | None:
+    if name in variables:
+        return variables[name]
+    simple = name.strip().upper()
+    if simple == "UUID":
+        return sources.new_uuid()
+    if simple == "NANO_TIME":
+        return str(sources.clock_ns())
+    if simple == "MILLI_TIME":
+        return str(sources.clock_ns() // 1_000_000)
+    return None
 
 
 def generator(name: str) -> re.Match[str] | None:
@@ -106,10 +126,17 @@ def unresolved_issue(token: str, text: str) -> Issue:
     )
 
 
-def evaluate(
-    define: Define, paths: Collection[str], sources: Sources
-) -> tuple[str | None, list[Issue]]:
-    """The value of a ``Define`` (None when an index query matches no instance), or issues."""
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The value of a variable; when ``disabled``, a stand-in (the index query replaced by 0)."""
+
+    value: str | None
+    disabled: bool = False
+    issues: tuple[Issue, ...] = ()
+
+
+def evaluate(define: Define, paths: Collection[str], sources: Sources) -> Evaluation:
+    """The value of a ``Define`` against the instances' ``paths``, or why it has none."""
     expression, under = define.expression, define.under
     generators = [
         (match, found)
@@ -127,14 +154,14 @@ def evaluate(
             )
         )
     if issues:
-        return None, issues
+        return Evaluation(None, issues=tuple(issues))
 
     prefix = under or ""
     if "FORMATTED_TIME" in kinds:
         pattern = tokenize(generators[0][1].group(2).strip())
         moment = datetime.fromtimestamp(sources.clock_ns() / 1e9, sources.timezone)
         local = moment if sources.timezone else moment.astimezone()
-        return (format_time(pattern, local) if isinstance(pattern, list) else None), []
+        return Evaluation(format_time(pattern, local) if isinstance(pattern, list) else None)
     if "SMART_INDEX" in kinds:
         index = 1
         while f"{prefix}/{_put_index(expression, generators, index)}" in paths:
@@ -143,11 +170,9 @@ def evaluate(
     if "EXISTING_INDEX" in kinds:
         match, found = generators[0]
         head, tail = expression[: match.start()], expression[match.end() :]
-        index_or_none = _existing_index(found.group(2), f"{prefix}/{head}", tail, paths)
-        if index_or_none is None:
-            return None, []
-        expression = f"{head}{index_or_none}{tail}"
-    return expression, []
+        existing = _existing_index(found.group(2), f"{prefix}/{head}", tail, paths)
+        return Evaluation(f"{head}{existing or 0}{tail}", disabled=existing is None)
+    return Evaluation(expression)
 
 
 def _check_generators(

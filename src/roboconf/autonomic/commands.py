@@ -151,7 +151,7 @@ class _Reader:
             clock_ns=context.clock_ns, new_uuid=context.new_uuid, timezone=context.timezone
         )
         self.variables: dict[str, str] = {}
-        self.disabled: set[str] = set()
+        self.stand_ins: dict[str, str] = {}  # disabled variable → its stand-in
         self.loop_free: set[str] = set()
         self.instructions: list[Instruction] = []
         self.diagnostics: list[Diagnostic] = []
@@ -169,32 +169,34 @@ class _Reader:
 
     def read(self, keyword: str, written: str, line: int) -> None:
         found = substitute(
-            written, self.variables, self.disabled, self.sources, in_define=keyword == "define"
+            written, self.variables, self.stand_ins, self.sources, in_define=keyword == "define"
         )
         for token in found.unresolved:
             self.report(line, unresolved_issue(token, written))
-        instruction = parse_instruction(keyword, found.text, line)
+        instruction = parse_instruction(keyword, found.shape, line)
         if isinstance(instruction, Issue):
             self.report(line, instruction)
             return
         if found.disabled_by:
-            instruction = replace(instruction, disabled=True)
+            instruction = replace(instruction, text=found.text, disabled=True)
             if isinstance(instruction, Define):
-                self._disable(instruction.name)
+                self._disable(instruction.name, instruction.expression)
         elif not found.unresolved:
             instruction = self._checked(instruction, line)
         self.instructions.append(instruction)
 
     def _checked(self, instruction: Instruction, line: int) -> Instruction:
+        issues: tuple[Issue, ...] | list[Issue]
         if isinstance(instruction, Define):
-            value, issues = evaluate(instruction, self.instances.paths.keys(), self.sources)
-            if not issues and value is None:
-                self._disable(instruction.name)
+            evaluation = evaluate(instruction, self.instances.paths.keys(), self.sources)
+            issues = evaluation.issues
+            if evaluation.value is not None and evaluation.disabled:
+                self._disable(instruction.name, evaluation.value)
                 instruction = replace(instruction, disabled=True)
-            elif not issues and value is not None:
-                self.variables[instruction.name] = value
-                self.disabled.discard(instruction.name)
-                instruction = replace(instruction, value=value)
+            elif evaluation.value is not None:
+                self.variables[instruction.name] = evaluation.value
+                self.stand_ins.pop(instruction.name, None)
+                instruction = replace(instruction, value=evaluation.value)
         elif isinstance(instruction, Execute):
             issues = self._execute_issues(instruction)
         else:
@@ -205,8 +207,8 @@ class _Reader:
             self.report(line, issue)
         return instruction
 
-    def _disable(self, name: str) -> None:
-        self.disabled.add(name)
+    def _disable(self, name: str, stand_in: str) -> None:
+        self.stand_ins[name] = stand_in
         self.variables.pop(name, None)
 
     def _execute_issues(self, execute: Execute) -> list[Issue]:

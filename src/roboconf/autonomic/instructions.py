@@ -8,7 +8,9 @@ right before running it and then performs each instruction that is not ``disable
 Every instruction keeps ``line`` (the first line of the instruction in its file) and ``text``
 (the instruction with its variables replaced, continuation lines joined, the comment removed),
 which is what a history of runs should show. ``disabled`` is set when the instruction uses a
-variable based on ``$(EXISTING_INDEX ...)`` that matched no instance: it must be skipped.
+variable based on ``$(EXISTING_INDEX ...)`` that matched no instance: it must be skipped. Its
+``text`` shows the variables that disabled it (``stop all /$(OLDEST)``); its fields hold a
+stand-in for them (the index 0), only so that the instruction could still be read.
 """
 
 from __future__ import annotations
