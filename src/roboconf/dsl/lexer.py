@@ -55,7 +55,8 @@ def read_lines(text: str) -> list[tuple[int, str]]:
 def split_lines(text: str) -> list[str]:
     """``text`` split on ``\\n`` with ``\\r`` dropped; a text that ends with a newline ends
     with an empty line (so that joining the lines with ``\\n`` gives the text back)."""
-    return text.replace("\r", "").split("\n") if text else []
+    text = text.replace("\r", "")
+    return text.split("\n") if text else []
 
 
 def is_blank_line(line: str) -> bool:
