@@ -225,7 +225,10 @@ def _orphan_facets(index: GraphResolver) -> Iterator[Diagnostic]:
             facet=name,
         )
         for child in facet.children:
-            if child in graph.components and not index.possible_ancestors(child):
+            reachable = index.possible_ancestors(child) or is_target(
+                index.resolved_installer(child)
+            )
+            if child in graph.components and not reachable:
                 yield _diagnostic(
                     Code.RM_UNREACHABLE_COMPONENT,
                     f"component {child!r} can only be a child of facet {name!r}, which no "
