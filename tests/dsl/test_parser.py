@@ -289,3 +289,12 @@ def test_diagnostic_codes_are_parsing_codes() -> None:
         assert diagnostic.code.name.startswith("P_")
         assert diagnostic.line is not None
         assert diagnostic.code in Code
+
+
+def test_byte_order_mark_is_dropped() -> None:
+    assert parse("\ufeffA {\n}\n") == parse("A {\n}\n")
+
+
+def test_line_problems_carry_the_offending_text() -> None:
+    (problem,) = parse("A {\n\tinstaller: x\n}\n").diagnostics
+    assert problem.details == {"text": "installer: x"}

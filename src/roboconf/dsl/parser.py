@@ -36,9 +36,10 @@ def parse(text: str, file: str = "<input>", *, keep_comments: bool = True) -> Fi
     """Parse a graph or instances file; problems are in ``FileDefinition.diagnostics``.
 
     With ``keep_comments=False`` comment lines and in-line comments are dropped (what remains
-    can be written back without a single ``#`` unless a quoted value holds one).
+    can be written back without a single ``#`` unless a quoted value holds one). A leading
+    byte order mark is dropped.
     """
-    return _Parser(file, keep_comments).run(lexer.split_lines(text))
+    return _Parser(file, keep_comments).run(lexer.split_lines(text.removeprefix("\ufeff")))
 
 
 def parse_ignoring_comments(text: str, file: str = "<input>") -> FileDefinition:
@@ -206,6 +207,7 @@ class _Parser:
             _indent(line) + 1,
             f"'{line.strip()}' is no import, facet, component or instance declaration: "
             "properties go inside a block ('Name {' ... '}')",
+            text=line.strip(),
         )
 
     def inner_line(self, line: str, number: int, stripped: str) -> None:
@@ -239,6 +241,7 @@ class _Parser:
             _indent(line) + 1,
             f"'{line.strip()}' in {_describe(holder)} is not a property ('name: value;'){hint}",
             name=holder.name,
+            text=line.strip(),
         )
 
     def declaration(self, declaration: lexer.DeclarationLine, number: int) -> None:
@@ -344,8 +347,9 @@ class _Parser:
         return FileKind.INSTANCE if first_is_instance else FileKind.GRAPH
 
     def report(self, problems: tuple[lexer.LineProblem, ...], number: int) -> None:
+        text = self.lines[number - 1].strip()
         for problem in problems:
-            self.error(problem.code, number, problem.column, problem.message)
+            self.error(problem.code, number, problem.column, problem.message, text=text)
 
     def error(
         self, code: Code, number: int, column: int | None, message: str, **details: object
