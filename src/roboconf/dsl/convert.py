@@ -4,7 +4,8 @@ The entry file and the files it imports (``import path;``, relative to the root 
 graph or instances files) are read once each through ``read``, so import cycles are harmless.
 Every file is parsed and its blocks validated; when any of that is severe, nothing is built
 (Roboconf's behaviour) unless ``flexible`` is set, in which case each file keeps the blocks read
-before its first parse error and the rest is built anyway.
+before its first parse error and the rest is built anyway. Files that cannot be read, or are of
+the wrong kind, are reported and skipped; the others are built.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from roboconf.dsl.graph_builder import build_graph
 from roboconf.dsl.instances_builder import build_instances
 from roboconf.dsl.parser import parse, truncate_at_first_error
 from roboconf.dsl.validator import validate_definition
-from roboconf.errors import Code, Diagnostic, has_errors
+from roboconf.errors import Category, Code, Diagnostic, has_errors
 from roboconf.model.types import Graph, Instance
 
 Reader = Callable[[str], str | None]
 
+_BLOCK_CATEGORIES = frozenset({Category.PARSING, Category.PARSING_MODEL})
 _ACCEPTED = {
     "graph": frozenset({FileKind.GRAPH, FileKind.AGGREGATOR, FileKind.EMPTY}),
     "instances": frozenset({FileKind.INSTANCE, FileKind.AGGREGATOR, FileKind.EMPTY}),
@@ -52,7 +54,7 @@ def load_graph(entry: str, read: Reader, *, flexible: bool = False) -> GraphLoad
     """
     definitions, diagnostics, files = _read_all(entry, read, "graph", flexible=flexible)
     graph = Graph()
-    if flexible or not has_errors(diagnostics):
+    if flexible or not _blocks_have_errors(diagnostics):
         graph, problems = build_graph(definitions)
         diagnostics += problems
     return GraphLoad(graph=graph, diagnostics=tuple(diagnostics), files=files)
@@ -62,7 +64,7 @@ def load_instances(entry: str, read: Reader, graph: Graph) -> InstancesLoad:
     """Read the instances whose entry point is ``entry``, against ``graph``."""
     definitions, diagnostics, files = _read_all(entry, read, "instances", flexible=False)
     instances: tuple[Instance, ...] = ()
-    if not has_errors(diagnostics):
+    if not _blocks_have_errors(diagnostics):
         instances, problems = build_instances(definitions, graph)
         diagnostics += problems
     return InstancesLoad(instances=instances, diagnostics=tuple(diagnostics), files=files)
@@ -109,6 +111,12 @@ def _read_all(
                 seen.add(target)
                 pending.append((target, path, block.line))
     return definitions, diagnostics, tuple(files)
+
+
+def _blocks_have_errors(diagnostics: list[Diagnostic]) -> bool:
+    """Severe parse or block problems: what stops Roboconf from building (an unreadable or
+    misplaced import does not: the files that could be read are built)."""
+    return has_errors(d for d in diagnostics if d.code.category in _BLOCK_CATEGORIES)
 
 
 def _normalise(uri: str) -> str:

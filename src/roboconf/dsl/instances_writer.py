@@ -26,11 +26,13 @@ def write_instances(instances: Iterable[Instance], *, runtime: bool = True) -> s
 
 
 def instances_to_blocks(instances: Iterable[Instance], *, runtime: bool = True) -> list[Block]:
+    """Top-level blocks: the instances separated by a blank line, and the final newline."""
     blocks: list[Block] = []
     for instance in instances:
         if blocks:
             blocks.append(Blank(content=""))
         blocks.append(instance_block(instance, runtime=runtime))
+    blocks.append(Blank(content=""))  # the writer's way to end the last line
     return blocks
 
 
