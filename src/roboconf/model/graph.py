@@ -20,7 +20,7 @@ resolution per component.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from roboconf.model.types import Component, ExportedVariable, Facet, Graph, ImportedVariable
@@ -35,7 +35,7 @@ _CACHE_SIZE = 8
 
 
 def split_variable(name: str) -> tuple[str, str]:
-    """``Tomcat.port`` → ``(Tomcat, port)``; ``a.b.c`` → (``a``, ``b.c``); ``ip`` → ("", ``ip``).
+    """Prefix and local name: ``Tomcat.port`` → ``Tomcat``, ``port``; ``ip`` → "", ``ip``.
 
     Component and facet names cannot contain dots, so the prefix ends at the first one.
     """
@@ -392,10 +392,6 @@ def exported_variable_specs(graph: Graph, component: str) -> Mapping[str, Export
     return resolver(graph).exports(component)
 
 
-def facet_exported_variables(graph: Graph, facet: str) -> dict[str, str | None]:
-    return {name: v.value for name, v in resolver(graph).facet_exports(facet).items()}
-
-
 def imported_variables(graph: Graph, component: str) -> Mapping[str, ImportedVariable]:
     """Imports along ``extends``, by name; the sub-component's declaration wins."""
     return resolver(graph).imports(component)
@@ -405,11 +401,3 @@ def mandatory_prefixes(graph: Graph, component: str) -> frozenset[str]:
     """Prefixes of which at least one import is not optional (external ones included)."""
     imports = resolver(graph).imports(component).values()
     return frozenset(split_variable(v.name)[0] for v in imports if not v.optional)
-
-
-def is_exported(name: str, exported: Iterable[str]) -> bool:
-    """Whether an import name (``Prefix.var`` or ``Prefix.*``) matches one of the full names."""
-    prefix, local = split_variable(name)
-    if local == WILDCARD:
-        return any(split_variable(e)[0] == prefix for e in exported)
-    return name in set(exported)
