@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 
@@ -186,7 +186,7 @@ class _Reader:
         self.instructions.append(instruction)
 
     def _checked(self, instruction: Instruction, line: int) -> Instruction:
-        issues: tuple[Issue, ...] | list[Issue]
+        issues: Sequence[Issue]
         if isinstance(instruction, Define):
             evaluation = evaluate(instruction, self.instances.paths.keys(), self.sources)
             issues = evaluation.issues
@@ -234,11 +234,12 @@ class _Reader:
         loop = self._loop(name, [])
         if loop is None:
             return []
+        shown = " → ".join([context.command_name, *loop] if context.command_name else loop)
         return [
             Issue(
                 Code.CMD_NASTY_LOOPING_COMMAND,
-                f"executing '{name}' never ends: " + " → ".join(loop),
-                {**details, "loop": " → ".join(loop)},
+                f"executing '{name}' never ends: {shown}. Remove one of these 'execute'.",
+                {**details, "loop": shown},
             )
         ]
 
