@@ -52,7 +52,7 @@ class ImportedVariable:
 
     @property
     def prefix(self) -> str:
-        return self.name.rsplit(".", 1)[0] if "." in self.name else self.name
+        return self.name.split(".", 1)[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

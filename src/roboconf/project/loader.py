@@ -14,14 +14,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from roboconf.autonomic.commands import CommandsContext, parse_commands
+from roboconf.autonomic.commands import CommandsContext, instance_paths, parse_commands
 from roboconf.autonomic.measures import parse_measures
 from roboconf.autonomic.rules import parse_rule
 from roboconf.dsl.convert import load_graph, load_instances
 from roboconf.errors import Code, Diagnostic, has_errors
 from roboconf.model import ApplicationDescriptor, ApplicationTemplate, Graph, Instance
 from roboconf.model.graph import exported_variables, recipe_component, resolved_installer
-from roboconf.model.instances import walk
 from roboconf.model.validation import validate_graph, validate_instances
 from roboconf.project.descriptor import DESCRIPTOR_PATH, read_descriptor
 from roboconf.project.properties import parse_properties
@@ -174,8 +173,9 @@ class _Loader:
         self.diagnostics += validate_graph(loaded.graph)
 
     def _check_recipe_folders(self, graph: Graph) -> None:
+        checked: set[str] = set()
         for name in sorted(graph.components):
-            owner = recipe_component(graph, name)
+            owner = recipe_component(graph, name, has_recipes=self._has_recipe_folder)
             folder = f"{GRAPH_DIR}/{owner}"
             if not self.files.is_dir(folder):
                 self._report(
@@ -186,7 +186,8 @@ class _Loader:
                     component=name,
                 )
                 continue
-            if resolved_installer(graph, name) == "target" and owner == name:
+            if resolved_installer(graph, name) == "target" and folder not in checked:
+                checked.add(folder)
                 self._check_target_definitions(folder)
 
     def _check_target_definitions(self, folder: str) -> None:
@@ -206,9 +207,13 @@ class _Loader:
                         key=key,
                     )
 
+    def _has_recipe_folder(self, component: str) -> bool:
+        return self.files.is_dir(f"{GRAPH_DIR}/{component}")
+
     def _load_instances(self) -> None:
         entry = self.descriptor.instance_entry_point
-        if entry is None:
+        # Roboconf ignores the entry point of a template that has no instances folder at all.
+        if entry is None or not self.files.is_dir(INSTANCES_DIR):
             return
         if not self.files.exists(f"{INSTANCES_DIR}/{entry}"):
             self._report(
@@ -286,8 +291,9 @@ class _Loader:
             return
         context = CommandsContext(
             graph=self.graph,
-            instances=self.instances,
-            commands=dict(self.commands),
+            instances=instance_paths(self.instances),
+            commands=frozenset(self.commands),
+            read=self.commands.get,
         )
         for path in paths:
             if not path.endswith(".commands"):
@@ -298,7 +304,9 @@ class _Loader:
                 )
                 continue
             name = path[len(COMMANDS_DIR) + 1 : -len(".commands")]
-            parsed = parse_commands(self.commands[name], context, file=path)
+            parsed = parse_commands(
+                self.commands[name], dataclasses.replace(context, command_name=name), file=path
+            )
             self.diagnostics += parsed.diagnostics
 
     def _check_rules(self) -> None:
@@ -359,7 +367,3 @@ def _relocated(diagnostics: Iterable[Diagnostic], folder: str) -> list[Diagnosti
         else d
         for d in diagnostics
     ]
-
-
-def instance_paths(instances: Iterable[Instance]) -> list[str]:
-    return [path for path, _ in walk(instances)]
