@@ -67,15 +67,17 @@ def _check_errors(diagnostics: tuple[Diagnostic, ...], entry: dict[str, Any]) ->
     expected = entry.get("errors", [])
     if entry.get("ordered"):
         assert len(found) >= len(expected)
-        pairs = zip(found, expected, strict=False)
+        pairs = list(zip(found, expected, strict=False))
     else:
-        pairs = ((_matching(found, e), e) for e in expected)
+        pairs = [(_matching(found, e), e) for e in expected]
     for (code, line), wanted in pairs:
         assert wanted["code"] in (None, code), found
         assert wanted["line"] in (None, line), found
 
 
-def _matching(found: list[tuple[str, int | None]], wanted: dict[str, Any]) -> tuple[str, Any]:
+def _matching(
+    found: list[tuple[str, int | None]], wanted: dict[str, Any]
+) -> tuple[str, int | None]:
     for code, line in found:
         if wanted["code"] in (None, code) and wanted["line"] in (None, line):
             return code, line
