@@ -220,15 +220,15 @@ class Code(enum.Enum):
 
     @property
     def severity(self) -> Severity:
-        return self.value[0]  # type: ignore[no-any-return]
+        return self.value[0]
 
     @property
     def category(self) -> Category:
-        return self.value[1]  # type: ignore[no-any-return]
+        return self.value[1]
 
     @property
     def summary(self) -> str:
-        return self.value[2]  # type: ignore[no-any-return]
+        return self.value[2]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
