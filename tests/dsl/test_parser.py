@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from roboconf.dsl.blocks import Blank, Comment, FileKind, Holder, HolderKind, Import, Property
+from roboconf.dsl.blocks import (
+    Blank,
+    Comment,
+    FileKind,
+    Holder,
+    HolderKind,
+    Import,
+    Property,
+    Unrecognized,
+)
 from roboconf.dsl.parser import parse, parse_ignoring_comments, truncate_at_first_error
 from roboconf.errors import Code
 
@@ -118,6 +127,7 @@ KINDS = [
     pytest.param("instance of A {\n\tname: a;\n}\n", FileKind.INSTANCE, id="an instance"),
     pytest.param("import a.graph;\n", FileKind.AGGREGATOR, id="only imports aggregate"),
     pytest.param("# nothing\n", FileKind.EMPTY, id="only comments is empty"),
+    pytest.param(" [ text ] \n\n", FileKind.UNDETERMINED, id="only unrecognized lines"),
     pytest.param(
         "facet F {\n}\ninstance of A {\n}\n",
         FileKind.UNDETERMINED,
@@ -242,10 +252,16 @@ RECOVERY = [
         id="errors in several blocks are all reported",
     ),
     pytest.param(
-        "garbage here\nA {\n}\n",
+        "garbage\nA {\n}\n",
         ["A"],
         [("P_O_C_BRACKET_MISSING", 1)],
         id="a lone broken declaration opens no block when no body follows",
+    ),
+    pytest.param(
+        "[ some text ]\nA {\n}\n",
+        ["A"],
+        [("P_UNRECOGNIZED_BLOCK", 1)],
+        id="text that is no name is unrecognized, not a declaration",
     ),
     pytest.param(
         "}\nA {\n}\n}\n",
@@ -298,3 +314,25 @@ def test_byte_order_mark_is_dropped() -> None:
 def test_line_problems_carry_the_offending_text() -> None:
     (problem,) = parse("A {\n\tinstaller: x\n}\n").diagnostics
     assert problem.details == {"text": "installer: x"}
+
+
+UNRECOGNIZED = [
+    pytest.param("[ not supported ]", 1, id="a line of text"),
+    pytest.param("  \n\n [ not supported ] \n\n ", 3, id="a line of text among blank lines"),
+    pytest.param("  \n\n ip \n\n ", 3, id="a single word that opens nothing"),
+    pytest.param("}", 1, id="a closing bracket that closes nothing"),
+]
+
+
+@pytest.mark.parametrize("text, line", UNRECOGNIZED)
+def test_unreadable_line_is_kept_verbatim_as_an_unrecognized_block(text: str, line: int) -> None:
+    definition = parse(text)
+    (block,) = [b for b in definition.blocks if isinstance(b, Unrecognized)]
+    assert block == Unrecognized(content=text.split("\n")[line - 1], line=line)
+    assert definition.kind is FileKind.UNDETERMINED
+
+
+def test_unreadable_line_inside_a_block_is_kept_in_that_block() -> None:
+    (holder, _final) = parse("A {\n\tinstaller = x;\n}\n").blocks
+    assert isinstance(holder, Holder)
+    assert holder.blocks == (Unrecognized(content="\tinstaller = x;", line=2),)

@@ -16,6 +16,9 @@ def _problems(text: str) -> list[tuple[str, int | None]]:
 
 PM_CODES = [
     pytest.param(
+        "[ not dsl ]\n", [("PM_INVALID_BLOCK_TYPE", 1)], id="an unrecognized line is no block"
+    ),
+    pytest.param(
         "import ;\n", [("PM_EMPTY_IMPORT_LOCATION", 1)], id="an import of nothing has no location"
     ),
     pytest.param(

@@ -84,7 +84,15 @@ class Holder:
         return tuple(b for b in self.blocks if isinstance(b, Holder))
 
 
-Block = Comment | Blank | Property | Import | Holder
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unrecognized:
+    """A line the parser could not read (it reported why); kept verbatim so no text is lost."""
+
+    content: str
+    line: int = 0
+
+
+Block = Comment | Blank | Property | Import | Holder | Unrecognized
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -41,6 +41,7 @@ DECLARATION_KEYWORD = {
 }
 # Characters that cannot appear in the name part of a declaration.
 _NOT_IN_DECLARATION = re.compile(r"[:;}]")
+_BARE_NAME = re.compile(r"[\w.-]+")
 
 
 def read_lines(text: str) -> list[tuple[int, str]]:
@@ -204,7 +205,7 @@ def recognize_declaration(line: str) -> DeclarationLine | None:
     """Read ``line`` as the opening of a component, facet or instance block.
 
     A line without ``{`` is taken as a declaration that misses its bracket only when it has a
-    keyword or could be a bare component name (no ``:``, ``;`` or ``}``).
+    keyword or is a single name-like word (``component``, not ``[ some text ]``).
     """
     plain = PLAIN_DECLARATION.fullmatch(line)
     if plain is not None:
@@ -217,9 +218,11 @@ def recognize_declaration(line: str) -> DeclarationLine | None:
         return None
     keyword, head, bracket, extra = match.group(2, 3, 4, 5)
     kind = _KIND_OF_KEYWORD[keyword[0].lower()] if keyword else HolderKind.COMPONENT
-    if keyword is None and _NOT_IN_DECLARATION.search(head):
-        return None
     name = head.strip()
+    if keyword is None and (
+        _NOT_IN_DECLARATION.search(head) or not (bracket or _BARE_NAME.fullmatch(name))
+    ):
+        return None
     if not bracket:
         problem = LineProblem(
             code=Code.P_O_C_BRACKET_MISSING,

@@ -7,7 +7,7 @@ The parser never raises. It reports every ``P_*`` problem it meets and resynchro
 - ``} facet other {`` closes the block, reports the extra characters and opens ``other``;
 - a declaration inside a component or facet (or anything but ``instance of`` inside an instance)
   means the open blocks were not closed: they are closed there, with ``P_C_C_BRACKET_MISSING``;
-- a line that is nothing known is reported and skipped.
+- a line that is nothing known is reported and kept as an :class:`Unrecognized` block.
 
 Roboconf itself stops at the first parse error; :func:`truncate_at_first_error` gives that view
 (the blocks the error-tolerant graph build keeps).
@@ -28,6 +28,7 @@ from roboconf.dsl.blocks import (
     HolderKind,
     Import,
     Property,
+    Unrecognized,
 )
 from roboconf.errors import Code, Diagnostic
 
@@ -127,6 +128,8 @@ class _Open(_Body):
 
 
 class _Parser:
+    """One parse: lines in, blocks and diagnostics out; ``stack`` holds the open holders."""
+
     def __init__(self, file: str, keep_comments: bool) -> None:
         self.file = file
         self.keep_comments = keep_comments
@@ -209,6 +212,7 @@ class _Parser:
             "properties go inside a block ('Name {' ... '}')",
             text=line.strip(),
         )
+        self.top.add(Unrecognized(content=line, line=number))
 
     def inner_line(self, line: str, number: int, stripped: str) -> None:
         holder = self.stack[-1]
@@ -243,11 +247,14 @@ class _Parser:
             name=holder.name,
             text=line.strip(),
         )
+        holder.add(Unrecognized(content=line, line=number))
 
     def declaration(self, declaration: lexer.DeclarationLine, number: int) -> None:
         if declaration.problems:
             self.report(declaration.problems, number)
         if not declaration.has_bracket and not self.body_follows(number):
+            body = self.stack[-1] if self.stack else self.top
+            body.add(Unrecognized(content=self.lines[number - 1], line=number))
             return
         comment = declaration.open_comment if self.keep_comments else ""
         if not declaration.has_bracket or declaration.problems:
@@ -264,6 +271,7 @@ class _Parser:
                 _indent(line) + 1,
                 "this '}' closes no block: remove it",
             )
+            self.top.add(Unrecognized(content=line, line=number))
             return
         start = line.index("}") + 1
         code, _comment = lexer.split_inline_comment(line[start:])
@@ -319,6 +327,8 @@ class _Parser:
         if not holders:
             if any(isinstance(b, Import) for b in blocks):
                 return FileKind.AGGREGATOR
+            if any(isinstance(b, Unrecognized) for b in blocks):
+                return FileKind.UNDETERMINED
             if not self.diagnostics:
                 self.diagnostics.append(
                     Diagnostic(

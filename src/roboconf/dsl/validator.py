@@ -22,6 +22,7 @@ from roboconf.dsl.blocks import (
     HolderKind,
     Import,
     Property,
+    Unrecognized,
 )
 from roboconf.dsl.exports import parse_exports, split_import, split_random
 from roboconf.errors import Code, Diagnostic
@@ -104,6 +105,14 @@ class _Checker:
             self.lines_of(block.content, block.line, is_comment=True)
         elif isinstance(block, Blank):
             self.lines_of(block.content, block.line, is_comment=False)
+        elif isinstance(block, Unrecognized):
+            self.report(
+                Code.PM_INVALID_BLOCK_TYPE,
+                block.line,
+                f"'{block.content.strip()}' is no block of a graph or instances file: fix or "
+                "remove this line",
+                content=block.content,
+            )
         else:
             self.report(
                 Code.PM_INVALID_BLOCK_TYPE,

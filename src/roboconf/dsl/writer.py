@@ -17,6 +17,7 @@ from roboconf.dsl.blocks import (
     Holder,
     Import,
     Property,
+    Unrecognized,
 )
 from roboconf.dsl.lexer import DECLARATION_KEYWORD
 
@@ -56,5 +57,5 @@ def _write(blocks: Iterable[Block], depth: int, comments: bool, out: list[str]) 
         elif isinstance(block, Comment):
             if comments:
                 out.extend(block.content.split("\n"))
-        elif isinstance(block, Blank):
+        elif isinstance(block, Blank | Unrecognized):
             out.extend(block.content.split("\n"))
