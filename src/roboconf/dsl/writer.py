@@ -1,8 +1,9 @@
 """:class:`FileDefinition` → text, in canonical Roboconf syntax.
 
 Holders and properties are written canonically (tab indentation, ``name: value;``, one space
-before ``{``); comments, blank lines and in-line comments are written as they were read, so a
-canonical file read and written comes back byte for byte. The DM persists instances with it.
+before ``{``); comments, blank lines, in-line comments and unrecognized lines are written as
+they were read, so a canonical file read and written comes back byte for byte. The DM persists
+instances with it.
 """
 
 from __future__ import annotations
