@@ -1,1 +1,4 @@
-"""Reading and writing ``.graph`` and ``.instances`` files. Pure: text in, blocks and diagnostics out."""
+"""Reading and writing ``.graph`` and ``.instances`` files.
+
+Pure: text in, parse trees, models and diagnostics out.
+"""
