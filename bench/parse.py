@@ -64,11 +64,15 @@ def generate(instances: int) -> tuple[str, list[dict[str, Any]]]:
         lines += [
             "instance of VM {",
             f"\tname: vm {index};",
+            f"\tdata.region: zone-{index % 3};",
+            "",
             "\tinstance of AppServer {",
+            "\t\t# the app server of this machine",
             "\t\tname: server;",
             f"\t\tport: {8000 + index % 1000};",
             "\t\tinstance of WebApp {",
             "\t\t\tname: app;",
+            f"\t\t\tcontext: /app{index};",
             "\t\t}",
             "\t}",
             "}",
@@ -78,12 +82,20 @@ def generate(instances: int) -> tuple[str, list[dict[str, Any]]]:
             {
                 "component": "VM",
                 "name": f"vm {index}",
+                "data": {"region": f"zone-{index % 3}"},
                 "children": [
                     {
                         "component": "AppServer",
                         "name": "server",
                         "overrides": {"port": str(8000 + index % 1000)},
-                        "children": [{"component": "WebApp", "name": "app", "children": []}],
+                        "children": [
+                            {
+                                "component": "WebApp",
+                                "name": "app",
+                                "overrides": {"context": f"/app{index}"},
+                                "children": [],
+                            }
+                        ],
                     }
                 ],
             }
