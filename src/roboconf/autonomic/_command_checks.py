@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from roboconf.autonomic._graph import GraphQueries
 from roboconf.autonomic._issues import Issue, did_you_mean
 from roboconf.autonomic.instructions import (
     Associate,
@@ -23,6 +22,8 @@ from roboconf.autonomic.instructions import (
     Replicate,
 )
 from roboconf.errors import Code
+from roboconf.model.graph import is_target, possible_ancestors, resolved_installer
+from roboconf.model.types import Graph
 
 #: Roboconf's "flexible id": instance names may hold spaces
 INSTANCE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-. ]*")
@@ -50,7 +51,7 @@ class Simulation:
             del self.paths[found]
 
 
-def check(instruction: Instruction, instances: Simulation, graph: GraphQueries) -> list[Issue]:
+def check(instruction: Instruction, instances: Simulation, graph: Graph) -> list[Issue]:
     """What is wrong with a resolved, enabled instruction in the current state of instances."""
     text = instruction.text
     issues: list[Issue] = []
@@ -60,7 +61,7 @@ def check(instruction: Instruction, instances: Simulation, graph: GraphQueries) 
             issues += _component(component, text, graph)
             if parent is not None:
                 issues += _instance(parent, text, instances)
-            if graph.exists(component) and not issues:
+            if component in graph.components and not issues:
                 issues += _placement(instruction, instances, graph)
             issues += _conflict(instruction.path, text, instances)
         case Replicate(source=source, name=name):
@@ -84,7 +85,7 @@ def check(instruction: Instruction, instances: Simulation, graph: GraphQueries) 
         case Associate(path=path):
             issues += _instance(path, text, instances)
             of = instances.paths.get(path)
-            if of is not None and not graph.is_scoped(of):
+            if of is not None and not is_target(resolved_installer(graph, of)):
                 issues.append(
                     Issue(
                         Code.CMD_NOT_A_SCOPED_INSTANCE,
@@ -132,14 +133,14 @@ def _name(name: str, text: str) -> list[Issue]:
     ]
 
 
-def _component(component: str, text: str, graph: GraphQueries) -> list[Issue]:
-    if graph.exists(component):
+def _component(component: str, text: str, graph: Graph) -> list[Issue]:
+    if component in graph.components:
         return []
     return [
         Issue(
             Code.CMD_INEXISTING_COMPONENT,
             f"'{component}' is not a component of the graph."
-            + did_you_mean(component, graph.names()),
+            + did_you_mean(component, graph.components),
             {"component": component, "instruction": text},
         )
     ]
@@ -171,8 +172,8 @@ def _conflict(path: str, text: str, instances: Simulation) -> list[Issue]:
     ]
 
 
-def _placement(create: Create, instances: Simulation, graph: GraphQueries) -> list[Issue]:
-    parents = graph.parents(create.component)
+def _placement(create: Create, instances: Simulation, graph: Graph) -> list[Issue]:
+    parents = possible_ancestors(graph, create.component)
     details = {"component": create.component, "instruction": create.text}
     accepted = ", ".join(sorted(parents))
     if create.parent is None:

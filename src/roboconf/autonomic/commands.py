@@ -26,7 +26,6 @@ from roboconf.autonomic._command_syntax import (
     unrecognized,
 )
 from roboconf.autonomic._command_variables import Sources, evaluate, substitute, unresolved_issue
-from roboconf.autonomic._graph import GraphQueries
 from roboconf.autonomic._issues import Issue, did_you_mean
 from roboconf.autonomic.instructions import Define, Execute, Instruction
 from roboconf.errors import Code, Diagnostic, has_errors
@@ -145,7 +144,7 @@ class _Reader:
     def __init__(self, context: CommandsContext, file: str) -> None:
         self.context = context
         self.file = file
-        self.graph = GraphQueries(context.graph)
+        self.graph = context.graph
         self.instances = Simulation(context.instances)
         self.sources = Sources(
             clock_ns=context.clock_ns, new_uuid=context.new_uuid, timezone=context.timezone

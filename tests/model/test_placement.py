@@ -1,11 +1,11 @@
-"""Where a component may be instantiated: children declared by component or facet names,
-inherited through ``extends`` (components and facets)."""
+"""Where a component may be instantiated (what commands rely on): children declared by
+component or facet names, inherited through ``extends`` (components and facets)."""
 
 from __future__ import annotations
 
 import pytest
 
-from roboconf.autonomic._graph import GraphQueries
+from roboconf.model.graph import is_target, possible_ancestors, resolved_installer
 from roboconf.model.types import Component, Facet, Graph
 
 GRAPH = Graph(
@@ -43,7 +43,7 @@ PARENTS = [
 
 @pytest.mark.parametrize("component, parents", [pytest.param(c, p, id=i) for i, c, p in PARENTS])
 def test_the_parents_of_a_component(component: str, parents: set[str]) -> None:
-    assert GraphQueries(GRAPH).parents(component) == parents
+    assert set(possible_ancestors(GRAPH, component)) == parents
 
 
 @pytest.mark.parametrize(
@@ -56,4 +56,4 @@ def test_the_parents_of_a_component(component: str, parents: set[str]) -> None:
     ],
 )
 def test_scoped_components(component: str, scoped: bool) -> None:
-    assert GraphQueries(GRAPH).is_scoped(component) is scoped
+    assert is_target(resolved_installer(GRAPH, component)) is scoped
