@@ -1,0 +1,1 @@
+"""The agent: the imperative shell around the life cycle, one per machine (scoped instance)."""

@@ -1,0 +1,1 @@
+"""The Deployment Manager: applications, instances, machines, and what agents report."""

@@ -1,0 +1,1 @@
+"""Messages, their codec and routing topology, and the transports (embedded router, AMQP)."""

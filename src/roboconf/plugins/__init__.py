@@ -1,0 +1,1 @@
+"""Installers: run the recipe steps of an instance (script, file, logger, simulated...)."""

@@ -1,0 +1,1 @@
+"""Target handlers: where machines come from (in-memory, local, docker, clouds...)."""
