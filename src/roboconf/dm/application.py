@@ -1,0 +1,194 @@
+"""An application as the DM holds it: a copy of its template's instances, with what agents report.
+
+Instances are kept flat, by path, in tree order (a parent before its children, siblings in the
+order they were added): records the DM updates as notifications arrive. The frozen model
+(:class:`roboconf.model.Instance`) is what they are created from and what is sent to agents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roboconf.errors import RoboconfError
+from roboconf.model import ApplicationTemplate, Graph, Instance, InstanceStatus
+from roboconf.model.graph import is_target, possible_children, resolved_installer, roots
+from roboconf.model.instances import parent_path, path_of, walk
+
+
+class InstanceError(RoboconfError):
+    """A request about an instance cannot be honoured now; the message says why and what to do."""
+
+
+@dataclass(slots=True, kw_only=True)
+class ManagedInstance:
+    """The DM's record of one instance: the model's part, then what its agent last reported."""
+
+    path: str
+    name: str
+    component: str
+    parent: str | None
+    overrides: dict[str, str] = field(default_factory=dict)
+    data: dict[str, str] = field(default_factory=dict)
+    status: InstanceStatus = InstanceStatus.NOT_DEPLOYED
+    reason: str | None = None
+    output_tail: str = ""
+    #: prefix → provider paths the agent reported
+    imports: dict[str, list[str]] = field(default_factory=dict)
+    scoped: bool = False
+    machine_id: str | None = None
+
+    def to_model(self, children: tuple[Instance, ...] = ()) -> Instance:
+        return Instance(
+            name=self.name,
+            component=self.component,
+            children=children,
+            overrides=dict(self.overrides),
+            data=dict(self.data),
+            status=self.status,
+        )
+
+
+class Application:
+    """One application: name, template, and its instance records."""
+
+    def __init__(self, name: str, template: ApplicationTemplate, template_dir: Path) -> None:
+        self.name = name
+        self.template = template
+        self.template_dir = template_dir
+        self.instances: dict[str, ManagedInstance] = {}
+        for path, instance in walk(template.instances):
+            self._insert(path, instance)
+
+    @property
+    def graph(self) -> Graph:
+        return self.template.graph
+
+    # -- the tree ---------------------------------------------------------------------------
+
+    def get(self, path: str) -> ManagedInstance:
+        record = self.instances.get(path)
+        if record is None:
+            raise InstanceError(f"application {self.name!r} has no instance {path!r}")
+        return record
+
+    def children(self, path: str | None) -> list[ManagedInstance]:
+        return [r for r in self.instances.values() if r.parent == path]
+
+    def subtree(self, path: str) -> list[ManagedInstance]:
+        """``path`` and its descendants, parents first."""
+        prefix = path + "/"
+        return [r for p, r in self.instances.items() if p == path or p.startswith(prefix)]
+
+    def roots(self) -> list[ManagedInstance]:
+        return self.children(None)
+
+    def scoped_path(self, path: str) -> str:
+        """The machine an instance runs on: its nearest scoped ancestor-or-self."""
+        current: str | None = path
+        while current is not None:
+            if self.get(current).scoped:
+                return current
+            current = parent_path(current)
+        raise InstanceError(f"instance {path!r} is on no machine: no ancestor uses a target")
+
+    def machines(self) -> list[ManagedInstance]:
+        return [r for r in self.instances.values() if r.scoped]
+
+    def model_of(self, path: str) -> Instance:
+        """The frozen model of ``path`` and its subtree (what an agent is sent)."""
+        record = self.get(path)
+        children = tuple(self.model_of(child.path) for child in self.children(path))
+        return record.to_model(children)
+
+    def model(self) -> tuple[Instance, ...]:
+        return tuple(self.model_of(r.path) for r in self.roots())
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def add_instance(
+        self,
+        parent: str | None,
+        component: str,
+        name: str,
+        overrides: dict[str, str] | None = None,
+    ) -> ManagedInstance:
+        """Add an instance (not deployed) where the graph allows it."""
+        if component not in self.graph.components:
+            known = ", ".join(sorted(self.graph.components))
+            raise InstanceError(f"unknown component {component!r}; the graph has: {known}")
+        if not name or "/" in name:
+            raise InstanceError(f"invalid instance name {name!r}: it may not be empty or hold '/'")
+        if parent is None:
+            if component not in roots(self.graph):
+                raise InstanceError(f"{component!r} cannot be a root instance: give a parent")
+        else:
+            allowed = possible_children(self.graph, self.get(parent).component)
+            if component not in allowed:
+                raise InstanceError(
+                    f"{component!r} cannot be a child of {parent!r} "
+                    f"(an instance of {self.get(parent).component!r}); possible children: "
+                    f"{', '.join(allowed) or 'none'}"
+                )
+        path = path_of(parent, name)
+        if path in self.instances:
+            raise InstanceError(f"an instance {path!r} already exists")
+        instance = Instance(name=name, component=component, overrides=dict(overrides or {}))
+        record = self._insert(path, instance)
+        if parent is not None:
+            self._reorder_after_subtree(parent, path)
+        return record
+
+    def remove_instance(self, path: str) -> None:
+        """Remove an instance and its subtree, which must all be NOT_DEPLOYED."""
+        subtree = self.subtree(path)
+        busy = [r.path for r in subtree if r.status is not InstanceStatus.NOT_DEPLOYED]
+        if busy:
+            raise InstanceError(
+                f"cannot remove {path!r}: undeploy it first ({', '.join(busy)} still deployed)"
+            )
+        for record in subtree:
+            del self.instances[record.path]
+
+    def set_overrides(self, path: str, overrides: dict[str, str]) -> None:
+        self.get(path).overrides.update(overrides)
+
+    def _insert(self, path: str, instance: Instance) -> ManagedInstance:
+        record = ManagedInstance(
+            path=path,
+            name=instance.name,
+            component=instance.component,
+            parent=parent_path(path),
+            overrides=dict(instance.overrides),
+            data=dict(instance.data),
+            scoped=is_target(resolved_installer(self.graph, instance.component)),
+        )
+        self.instances[path] = record
+        return record
+
+    def _reorder_after_subtree(self, parent: str, path: str) -> None:
+        """Keep tree order: move the new record right after its parent's subtree."""
+        record = self.instances.pop(path)
+        ordered: dict[str, ManagedInstance] = {}
+        inside = False
+        placed = False
+        prefix = parent + "/"
+        for key, value in self.instances.items():
+            if key == parent:
+                inside = True
+            elif inside and not key.startswith(prefix) and not placed:
+                ordered[path] = record
+                placed = True
+                inside = False
+            ordered[key] = value
+        if not placed:
+            ordered[path] = record
+        self.instances = ordered
+
+    def __iter__(self) -> Iterator[ManagedInstance]:
+        return iter(list(self.instances.values()))
+
+    def copy_record(self, path: str) -> ManagedInstance:
+        return dataclasses.replace(self.get(path))
