@@ -9,6 +9,7 @@ Exceptions are for the shell (I/O failures, misuse of an API), never for bad use
 
 - :class:`RoboconfError` — base of everything the package raises on purpose.
 - :class:`InvalidModelError` — an operation needs a model without severe diagnostics; carries them.
+- :class:`MessagingError` — a transport misused (unknown exchange or queue, closed) or failing.
 """
 
 from __future__ import annotations
@@ -292,3 +293,8 @@ class InvalidModelError(RoboconfError):
         errors = [d for d in self.diagnostics if d.is_error]
         first = errors[0].render() if errors else "no detail"
         super().__init__(f"{len(errors)} error(s) in the model; first: {first}")
+
+
+class MessagingError(RoboconfError):
+    """A transport was misused (an undeclared exchange, an unknown queue, used after closing)
+    or failed (the broker cannot be reached)."""
