@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# AppServer, stop: stop the server (succeeds when it does not run).
+exec python3 "$(dirname "$0")/../files/webstack.py" stop
