@@ -53,15 +53,11 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     server_version = "webstack/1.0"
 
-    def send_json(
-        self, status: int, body: object, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def send_json(self, status: int, body: object) -> None:
         data = (json.dumps(body, indent=2) + "\n").encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -95,6 +91,7 @@ class WatchedJson:
         self._path = path
         self._value = default
         self._signature: tuple[int, int, int] | None = None
+        self._problem = ""
         self._lock = threading.Lock()
 
     def reload(self) -> None:
@@ -109,9 +106,12 @@ class WatchedJson:
                 if signature != self._signature:
                     self._value = json.loads(self._path.read_text())
                     self._signature = signature
+                    self._problem = ""
                     log(f"read {self._path.name}: {json.dumps(self._value)}")
             except (OSError, ValueError) as error:
-                log(f"cannot read {self._path}, keeping the last value: {error}")
+                if str(error) != self._problem:  # once, not at every request
+                    self._problem = str(error)
+                    log(f"cannot read {self._path}, keeping the last value: {error}")
             return self._value
 
 
