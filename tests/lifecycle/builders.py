@@ -40,7 +40,7 @@ GRAPH = graph_of(
     """
 Machine {
     installer: target;
-    children: Server, Db, Cache, Web, Front;
+    children: Server, Db, Cache, Web, Front, Node;
 }
 Server {
     installer: script;
@@ -71,6 +71,11 @@ Web {
 Front {
     installer: script;
     imports: Web.*;
+}
+Node {
+    installer: script;
+    exports: ip, rank = 1;
+    imports: Node.* (optional);
 }
 """
 )
