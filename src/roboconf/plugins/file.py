@@ -7,7 +7,8 @@ order). Actions:
 - ``download = URL`` (saved in the work directory under the URL's last name) or
   ``download = URL -> path``: http and https only;
 - ``copy = source -> target`` and ``move = source -> target`` (files or directories; a target
-  that is an existing directory receives the source inside it; missing parents are created);
+  that is an existing directory, or ends with ``/``, receives the source inside it; missing
+  parents are created);
 - ``delete = path`` (a file or a directory; nothing to do if it is not there).
 
 Relative paths are relative to the instance's work directory and may not leave it (``..``,
@@ -176,6 +177,8 @@ class FilePlugin:
         target = self._resolve(work, target_text)
         if not source.exists():
             raise InstructionError(f"{source_text.strip()!r} does not exist")
+        if target_text.strip().endswith("/"):
+            target.mkdir(parents=True, exist_ok=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         if instruction.action == "move":
             shutil.move(source, target)
