@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import tracemalloc
 from pathlib import Path
 
@@ -176,3 +177,12 @@ def test_a_start_recipe_launching_a_daemon_returns_at_once(tmp_path: Path) -> No
         assert alive(daemon), "the daemon must outlive its start recipe"
     finally:
         kill(daemon)
+
+
+def test_output_lines_are_streamed_to_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    script(tmp_path / "recipes" / "App", "start.sh", "echo one\necho two >&2\nprintf three\n")
+    with caplog.at_level(logging.DEBUG, logger="roboconf.plugins"):
+        assert run("start", context(tmp_path)).ok
+    assert caplog.messages == ["/vm/app start: one", "/vm/app start: two", "/vm/app start: three"]

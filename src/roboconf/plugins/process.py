@@ -136,7 +136,8 @@ async def run_program(
             await asyncio.wait({pump}, timeout=_DRAIN_S)
             pump.cancel()
     except BaseException:
-        _signal_group(process.pid, signal.SIGKILL)  # cancelled: leave nothing running
+        if process.returncode is None:  # cancelled while running: leave nothing behind
+            _signal_group(process.pid, signal.SIGKILL)
         raise
     finally:
         transport.close()

@@ -11,7 +11,8 @@ Lookup for step S in the work directory (see :mod:`roboconf.plugins.recipes`):
 ``default.template`` serves Roboconf's steps only: a health check (``check``) runs when a
 recipe provides one explicitly, never from the default template. Programs run from their own
 directory with the environment of :mod:`roboconf.plugins.environment`, as described in
-:mod:`roboconf.plugins.process`.
+:mod:`roboconf.plugins.process`. A ``start`` recipe that launches a daemon should redirect the
+daemon's output (``nohup server >server.log 2>&1 &``): the step ends when the recipe exits.
 """
 
 from __future__ import annotations
