@@ -1,0 +1,461 @@
+"""The agent: runs the instances of one machine through the life cycle, with plug-ins.
+
+It is the imperative shell around :mod:`roboconf.lifecycle`: messages and timers become
+events, events go through :func:`~roboconf.lifecycle.handle` one at a time (in arrival order),
+and the effects that come back are performed: recipe steps through plug-ins, exports published
+and withdrawn, imports requested, states reported to the DM. Heartbeats run in their own task,
+so a long recipe never silences the agent; messages that arrive meanwhile wait in the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roboconf.clock import Clock, SystemClock
+from roboconf.lifecycle import (
+    AgentState,
+    Effect,
+    Event,
+    HealthCheckFailed,
+    HealthCheckPassed,
+    InstanceRemoved,
+    Notify,
+    ProviderRemoved,
+    ProviderUpdated,
+    PublishExports,
+    Refused,
+    RequestImports,
+    RestartDue,
+    RunStep,
+    ScheduleRestart,
+    StateRequested,
+    Step,
+    StepFailed,
+    StepSucceeded,
+    StepTimedOut,
+    WithdrawExports,
+    handle,
+    model_events,
+    rules_from_graph,
+)
+from roboconf.lifecycle import (
+    ImportChange as LifecycleChange,
+)
+from roboconf.messaging.clients import AgentClient
+from roboconf.messaging.messages import (
+    AddImport,
+    AddInstance,
+    ChangeInstanceState,
+    Heartbeat,
+    InstanceChanged,
+    Message,
+    RemoveImport,
+    RemoveInstance,
+    RequestImport,
+    Resynchronize,
+    SendInstances,
+    SetScopedInstance,
+)
+from roboconf.messaging.transport import Transport
+from roboconf.model import Graph, Instance, InstanceStatus
+from roboconf.model.graph import resolved_installer, super_components
+from roboconf.model.instances import walk
+from roboconf.model.variables import instance_exports
+from roboconf.plugins.base import ImportChange, Plugin, Provider, StepContext, StepLimits
+from roboconf.plugins.registry import plugin_for
+
+log = logging.getLogger(__name__)
+
+STARTED = InstanceStatus.DEPLOYED_STARTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentSettings:
+    """How an agent behaves; read once at the edge (CLI, target handler)."""
+
+    data_dir: Path
+    #: the template's ``graph/`` folder, where recipes are read (shared file system)
+    recipes_root: Path | None = None
+    ip: str = "127.0.0.1"
+    domain: str = "default"
+    heartbeat_period_s: float = 5.0
+    #: seconds between health checks of started instances (0: no health checks)
+    check_period_s: float = 10.0
+    #: first restart back-off after a failed health check; doubles each attempt, capped
+    restart_backoff_s: float = 1.0
+    restart_backoff_max_s: float = 60.0
+    limits: StepLimits = field(default_factory=StepLimits)
+    #: simulated plug-ins: every step succeeds after ``simulated_delay_s``, nothing runs
+    simulate: bool = False
+    simulated_delay_s: float = 0.0
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckDue:
+    """Time to run the health checks (handled in the inbox, between events)."""
+
+
+_Inbox = Message | Event | _CheckDue
+
+
+class Agent:
+    """The agent of ``scoped_path`` in ``application``. Run it with :meth:`run`."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        application: str,
+        scoped_path: str,
+        settings: AgentSettings,
+        clock: Clock | None = None,
+        plugins: Callable[[str], Plugin] | None = None,
+    ) -> None:
+        self.application = application
+        self.scoped_path = scoped_path
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.client = AgentClient(
+            transport, application=application, scoped_path=scoped_path, domain=settings.domain
+        )
+        self._plugins = plugins or self._default_plugins()
+        self._plugin_cache: dict[str, Plugin] = {}
+        self.graph: Graph | None = None
+        self.machine: Instance | None = None
+        self.state: AgentState | None = None
+        self._inbox: asyncio.Queue[_Inbox] = asyncio.Queue()
+        self._outputs: dict[str, str] = {}
+        self._listening: set[str] = set()
+        self._answering: set[str] = set()
+        self._group: asyncio.TaskGroup | None = None
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Join the application and work until cancelled."""
+        await self.client.start()
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            group.create_task(self._heartbeats(), name=f"heartbeats {self.scoped_path}")
+            group.create_task(self._receive(), name=f"receive {self.scoped_path}")
+            if self.settings.check_period_s > 0:
+                group.create_task(self._check_timer(), name=f"checks {self.scoped_path}")
+            await self._process()
+
+    async def _heartbeats(self) -> None:
+        while True:
+            heartbeat = Heartbeat(
+                application=self.application,
+                scoped_path=self.scoped_path,
+                ip=self.settings.ip,
+                model_required=self.state is None,
+            )
+            await self.client.send_to_dm(heartbeat)
+            await self.clock.sleep(self.settings.heartbeat_period_s)
+
+    async def _receive(self) -> None:
+        async for message in self.client.messages():
+            self._inbox.put_nowait(message)
+
+    async def _check_timer(self) -> None:
+        while True:
+            await self.clock.sleep(self.settings.check_period_s)
+            self._inbox.put_nowait(_CheckDue())
+
+    async def _process(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            try:
+                await self._dispatch(item)
+            except Exception:
+                log.exception("%s: could not handle %r", self.scoped_path, item)
+
+    async def _dispatch(self, item: _Inbox) -> None:
+        if isinstance(item, _CheckDue):
+            await self._run_health_checks()
+        elif isinstance(item, SetScopedInstance):
+            await self._receive_model(item)
+        elif self.state is None:
+            log.debug("%s: no model yet, %s ignored", self.scoped_path, type(item).__name__)
+        else:
+            event = self._event_of(item)
+            if event is not None:
+                await self._feed(event)
+            else:
+                await self._answer(item)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _event_of(self, item: _Inbox) -> Event | None:
+        match item:
+            case ChangeInstanceState(path=path, requested=requested):
+                return StateRequested(path=path, target=requested)
+            case AddImport(prefix=prefix, exporter_path=path, values=values):
+                return ProviderUpdated(prefix=prefix, provider_path=path, values=values)
+            case RemoveImport(prefix=prefix, exporter_path=path):
+                return ProviderRemoved(prefix=prefix, provider_path=path)
+            case RemoveInstance(path=path):
+                return InstanceRemoved(path=path)
+            case (
+                StateRequested()
+                | ProviderUpdated()
+                | ProviderRemoved()
+                | RestartDue()
+                | StepSucceeded()
+                | StepFailed()
+                | StepTimedOut()
+                | HealthCheckFailed()
+                | HealthCheckPassed()
+            ):
+                return item
+        return None
+
+    async def _answer(self, message: _Inbox) -> None:
+        """Messages that are no life-cycle event: requests from peers and from the DM."""
+        assert self.state is not None
+        match message:
+            case RequestImport(prefix=prefix):
+                for record in self.state.instances.values():
+                    if record.status is STARTED and prefix in record.exports:
+                        await self._publish(record.path, only=prefix)
+            case Resynchronize():
+                for record in self.state.instances.values():
+                    if record.status is STARTED:
+                        await self._publish(record.path)
+                await self._report_all()
+            case SendInstances():
+                await self._report_all()
+            case AddInstance(parent_path=parent, instance=instance):
+                await self._add_subtree(parent, instance)
+            case _:
+                log.debug("%s: %s ignored", self.scoped_path, type(message).__name__)
+
+    async def _receive_model(self, message: SetScopedInstance) -> None:
+        if self.state is not None:
+            log.info("%s: model received again, the current state is kept", self.scoped_path)
+            await self._report_all()
+            return
+        machine = next(
+            (i for p, i in walk([message.root]) if p == self.scoped_path),
+            None,
+        )
+        if machine is None:
+            log.error("%s: the model sent does not hold this machine", self.scoped_path)
+            return
+        self.graph = message.graph
+        self.machine = machine
+        self.state = AgentState(rules=rules_from_graph(message.graph), scoped_path=self.scoped_path)
+        events = model_events(self.state.rules, machine, self.scoped_path, self._exports_of)
+        for event in events:
+            await self._feed(event)
+        await self._report_all()
+
+    async def _add_subtree(self, parent: str, instance: Instance) -> None:
+        assert self.state is not None
+        holder = Instance(name="", component="", children=(instance,))
+        for event in model_events(self.state.rules, holder, parent, self._exports_of):
+            await self._feed(event)
+
+    def _exports_of(self, path: str, instance: Instance) -> dict[str, str | None]:
+        assert self.graph is not None
+        return instance_exports(self.graph, instance, path, ip=self.settings.ip)
+
+    # -- events and effects -----------------------------------------------------------------
+
+    async def _feed(self, event: Event) -> None:
+        """Handle one event, then the outcomes of the steps it causes, until nothing is left."""
+        assert self.state is not None
+        pending: list[Event] = [event]
+        while pending:
+            _, effects = handle(self.state, pending.pop(0))
+            for effect in effects:
+                outcome = await self._perform(effect)
+                if outcome is not None:
+                    pending.append(outcome)
+
+    async def _perform(self, effect: Effect) -> Event | None:
+        assert self.state is not None
+        match effect:
+            case RunStep(path=path, step=step, change=change):
+                return await self._run_step(path, step, change)
+            case PublishExports(path=path):
+                await self._publish(path)
+            case WithdrawExports(path=path):
+                await self._withdraw(path)
+            case RequestImports(prefix=prefix):
+                if prefix not in self._listening:
+                    self._listening.add(prefix)
+                    await self.client.listen_to_imports(prefix)
+                await self.client.request_imports(prefix)
+            case Notify(path=path, status=status, reason=reason):
+                await self._report(path, status, reason)
+            case Refused(path=path, reason=reason):
+                log.warning("%s: %s", path, reason)
+                record = self.state.instances.get(path)
+                if record is not None:
+                    await self._report(path, record.status, reason)
+            case ScheduleRestart(path=path, attempt=attempt):
+                delay = min(
+                    self.settings.restart_backoff_s * 2 ** (attempt - 1),
+                    self.settings.restart_backoff_max_s,
+                )
+                assert self._group is not None
+                self._group.create_task(self._restart_later(path, delay))
+        return None
+
+    async def _restart_later(self, path: str, delay: float) -> None:
+        await self.clock.sleep(delay)
+        self._inbox.put_nowait(RestartDue(path=path))
+
+    async def _run_step(self, path: str, step: Step, change: LifecycleChange | None) -> Event:
+        context = self._context(path, change)
+        plugin = self._plugin(context.installer)
+        result = await plugin.run(step.value, context)
+        self._outputs[path] = result.output
+        if result.ok:
+            return StepSucceeded(path=path, step=step)
+        if result.timed_out:
+            return StepTimedOut(path=path, step=step)
+        log.warning("%s: %s failed: %s", path, step.value, result.reason)
+        return StepFailed(path=path, step=step, reason=result.reason)
+
+    async def _run_health_checks(self) -> None:
+        if self.state is None:
+            return
+        for record in list(self.state.instances.values()):
+            watched = record.status is STARTED or (
+                record.status is InstanceStatus.PROBLEM and record.failed_step is Step.CHECK
+            )
+            if not watched:
+                continue
+            context = self._context(record.path, None)
+            result = await self._plugin(context.installer).run("check", context)
+            if not result.executed:
+                continue
+            if result.ok and record.status is InstanceStatus.PROBLEM:
+                await self._feed(HealthCheckPassed(path=record.path))
+            elif not result.ok and record.status is STARTED:
+                self._outputs[record.path] = result.output
+                await self._feed(HealthCheckFailed(path=record.path, reason=result.reason))
+
+    def _plugin(self, installer: str) -> Plugin:
+        plugin = self._plugin_cache.get(installer)
+        if plugin is None:
+            plugin = self._plugin_cache[installer] = self._plugins(installer)
+        return plugin
+
+    def _default_plugins(self) -> Callable[[str], Plugin]:
+        if not self.settings.simulate:
+            return plugin_for
+        from roboconf.plugins.simulated import SimulatedPlugin
+
+        shared = SimulatedPlugin(delay_s=self.settings.simulated_delay_s, clock=self.clock)
+        return lambda _installer: shared
+
+    # -- recipes' view of an instance -------------------------------------------------------
+
+    def _context(self, path: str, change: LifecycleChange | None) -> StepContext:
+        assert self.state is not None and self.graph is not None
+        record = self.state.instances[path]
+        graph = self.graph
+        exports = {
+            name: value for values in record.exports.values() for name, value in values.items()
+        }
+        imports = {
+            prefix: [
+                Provider(path=provider, variables=values)
+                for provider, values in record.imports.get(prefix, {}).items()
+            ]
+            for prefix in self.state.rules[record.component].imports
+        }
+        plugin_change = None
+        if change is not None:
+            plugin_change = ImportChange(
+                prefix=change.prefix,
+                provider=Provider(path=change.provider_path, variables=change.values),
+                removed=not change.added_or_changed,
+            )
+        return StepContext(
+            application=self.application,
+            instance_path=path,
+            name=path.rsplit("/", 1)[-1],
+            component=record.component,
+            installer=resolved_installer(graph, record.component) or "logger",
+            data_dir=self.settings.data_dir,
+            recipe_dirs=self._recipe_dirs(record.component),
+            exports=exports,
+            ancestors=self._ancestors(path),
+            imports=imports,
+            change=plugin_change,
+            environment=self.settings.environment,
+            limits=self.settings.limits,
+        )
+
+    def _recipe_dirs(self, component: str) -> tuple[Path, ...]:
+        root = self.settings.recipes_root
+        if root is None or self.graph is None:
+            return ()
+        chain = (component, *super_components(self.graph, component))
+        return tuple(root / name for name in chain if (root / name).is_dir())
+
+    def _ancestors(self, path: str) -> dict[str, dict[str, str | None]]:
+        assert self.state is not None and self.machine is not None
+        result: dict[str, dict[str, str | None]] = {}
+        parent = self.state.instances[path].parent
+        while parent is not None and parent in self.state.instances:
+            record = self.state.instances[parent]
+            result[record.component] = _flat(record.exports)
+            parent = record.parent
+        if parent == self.scoped_path:
+            result[self.machine.component] = self._exports_of(self.scoped_path, self.machine)
+        return result
+
+    # -- publishing and reporting -----------------------------------------------------------
+
+    async def _publish(self, path: str, *, only: str | None = None) -> None:
+        assert self.state is not None
+        record = self.state.instances[path]
+        for prefix, values in record.exports.items():
+            if only is not None and prefix != only:
+                continue
+            if prefix not in self._answering:
+                self._answering.add(prefix)
+                await self.client.listen_to_export_requests(prefix)
+            await self.client.publish_exports(prefix, path, record.component, values)
+
+    async def _withdraw(self, path: str) -> None:
+        assert self.state is not None
+        record = self.state.instances[path]
+        for prefix in record.exports:
+            await self.client.withdraw_exports(prefix, path)
+
+    async def _report(self, path: str, status: InstanceStatus, reason: str | None) -> None:
+        assert self.state is not None
+        record = self.state.instances.get(path)
+        imports = {}
+        if record is not None:
+            imports = {prefix: tuple(providers) for prefix, providers in record.imports.items()}
+        message = InstanceChanged(
+            application=self.application,
+            path=path,
+            status=status,
+            imports=imports,
+            reason=reason or "",
+            output_tail=self._outputs.get(path, "") if reason else "",
+        )
+        await self.client.send_to_dm(message)
+
+    async def _report_all(self) -> None:
+        assert self.state is not None
+        for record in list(self.state.instances.values()):
+            await self._report(record.path, record.status, record.reason)
+
+
+def _flat(by_prefix: Mapping[str, Mapping[str, str | None]]) -> dict[str, str | None]:
+    """Exports grouped by prefix → one mapping of full names."""
+    return {name: value for values in by_prefix.values() for name, value in values.items()}
