@@ -1,0 +1,599 @@
+"""The Deployment Manager, in process: applications, machines, requests, and what agents report.
+
+The DM never runs recipes. It creates and destroys machines through target handlers, sends
+each agent its part of the model and the state requests for its instances (queued per machine
+until the machine's first heartbeat), mirrors what agents report, watches heartbeats (a silent
+machine goes to PROBLEM and its exports are withdrawn on its behalf, so peers reconfigure), and
+tells watchers about every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from roboconf.clock import Clock, SystemClock
+from roboconf.dm.application import Application, InstanceError, ManagedInstance
+from roboconf.dm.targets import TargetAssociations, template_targets
+from roboconf.lifecycle import ComponentRules, rules_from_graph
+from roboconf.messaging.clients import DmClient
+from roboconf.messaging.messages import (
+    ChangeInstanceState,
+    Heartbeat,
+    InstanceChanged,
+    Message,
+    RemoveImport,
+    Resynchronize,
+    SetScopedInstance,
+    scoped_snapshot,
+)
+from roboconf.messaging.transport import Transport
+from roboconf.model import ApplicationTemplate, InstanceStatus
+from roboconf.model.graph import mandatory_prefixes
+from roboconf.model.variables import lowest_free_port, random_variables, with_overrides
+from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError, TargetHandler
+
+log = logging.getLogger(__name__)
+
+NOT_DEPLOYED = InstanceStatus.NOT_DEPLOYED
+STOPPED = InstanceStatus.DEPLOYED_STOPPED
+STARTED = InstanceStatus.DEPLOYED_STARTED
+DEPLOYING = InstanceStatus.DEPLOYING
+UNDEPLOYING = InstanceStatus.UNDEPLOYING
+PROBLEM = InstanceStatus.PROBLEM
+REQUESTABLE = (NOT_DEPLOYED, STOPPED, STARTED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DmSettings:
+    domain: str = "default"
+    heartbeat_period_s: float = 5.0
+    missed_heartbeats: int = 3
+    #: a machine that sends no first heartbeat within this delay goes to PROBLEM
+    boot_timeout_s: float = 120.0
+    #: how long undeploying a machine waits for its agent to undeploy its instances
+    undeploy_timeout_s: float = 300.0
+    #: machines share the DM's host (in-memory, local): random ports must be free here
+    shared_host: bool = True
+    messaging: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DmEvent:
+    """A change watchers hear about: an instance's new status (machines included)."""
+
+    application: str
+    path: str
+    status: InstanceStatus
+    reason: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class _Machine:
+    """What the DM knows of a machine beyond its instance record."""
+
+    target: TargetDefinition
+    up: bool = False
+    last_heartbeat: float = 0.0
+    created_at: float = 0.0
+    outbox: list[Message] = field(default_factory=list)
+
+
+class DeploymentManager:
+    """Use it as ``async with DeploymentManager(...) as dm:``; leaving stops its tasks."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        handlers: Mapping[str, TargetHandler],
+        *,
+        settings: DmSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings or DmSettings()
+        self.clock = clock or SystemClock()
+        self.client = DmClient(transport, domain=self.settings.domain)
+        self.handlers = dict(handlers)
+        self.applications: dict[str, Application] = {}
+        self._rules: dict[str, dict[str, ComponentRules]] = {}
+        self._targets: dict[str, TargetAssociations] = {}
+        self._machines: dict[tuple[str, str], _Machine] = {}
+        self._watchers: list[asyncio.Queue[DmEvent]] = []
+        self._changed = asyncio.Condition()
+        self._group: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> DeploymentManager:
+        await self.client.start()
+        self._group = asyncio.TaskGroup()
+        await self._group.__aenter__()
+        self._tasks = [
+            self._group.create_task(self._receive(), name="dm receive"),
+            self._group.create_task(self._monitor(), name="dm heartbeat monitor"),
+        ]
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for task in self._tasks:
+            task.cancel()
+        group, self._group = self._group, None
+        assert group is not None
+        await group.__aexit__(kind, error, traceback)
+
+    # -- applications -----------------------------------------------------------------------
+
+    async def create_application(
+        self,
+        name: str,
+        template: ApplicationTemplate,
+        template_dir: Path,
+        *,
+        default_target: TargetDefinition | None = None,
+    ) -> Application:
+        """A new application from a loaded template (its instances copied, not deployed)."""
+        if name in self.applications:
+            raise InstanceError(f"an application named {name!r} already exists")
+        application = Application(name, template, template_dir)
+        associations = TargetAssociations()
+        for component, definitions in template_targets(
+            template_dir / "graph", template.graph
+        ).items():
+            associations.associate(f"@{component}", definitions[0])
+        if default_target is not None:
+            associations.associate(TargetAssociations.DEFAULT, default_target)
+            for key in [k for k in associations.by_key if k.startswith("@")]:
+                if associations.by_key[key].handler != default_target.handler:
+                    associations.associate(key, default_target)
+        self._assign_random_ports(application)
+        self.applications[name] = application
+        self._rules[name] = rules_from_graph(template.graph)
+        self._targets[name] = associations
+        await self.client.manage(name)
+        return application
+
+    def application(self, name: str) -> Application:
+        found = self.applications.get(name)
+        if found is None:
+            raise InstanceError(f"no application named {name!r}")
+        return found
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def request(self, app: str, path: str, status: InstanceStatus) -> None:
+        """Ask for ``status`` (NOT_DEPLOYED, DEPLOYED_STOPPED or DEPLOYED_STARTED) at ``path``."""
+        if status not in REQUESTABLE:
+            raise InstanceError(
+                f"{status.value} cannot be requested: ask for NOT_DEPLOYED, DEPLOYED_STOPPED "
+                "or DEPLOYED_STARTED"
+            )
+        application = self.application(app)
+        record = application.get(path)
+        if record.scoped:
+            if status is NOT_DEPLOYED:
+                await self._undeploy_machine(application, record)
+            elif status is STARTED:
+                await self._deploy_machine(application, record)
+            else:
+                raise InstanceError(
+                    f"{path!r} is a machine: it is either deployed and started, or not "
+                    "deployed; stop the instances it holds instead"
+                )
+            return
+        machine = application.get(application.scoped_path(path))
+        if status is not NOT_DEPLOYED:
+            await self._deploy_machine(application, machine)
+        elif machine.status is NOT_DEPLOYED:
+            return
+        await self._send(
+            application, machine.path, ChangeInstanceState(path=path, requested=status)
+        )
+
+    async def deploy_and_start_all(
+        self, app: str, under: str | None = None, *, component: str | None = None
+    ) -> None:
+        """Request DEPLOYED_STARTED for a subtree (or everything, or a component), top-down."""
+        for record in self._selection(app, under, component):
+            await self.request(app, record.path, STARTED)
+
+    async def stop_all(
+        self, app: str, under: str | None = None, *, component: str | None = None
+    ) -> None:
+        for record in self._selection(app, under, component):
+            if not record.scoped and record.status is not NOT_DEPLOYED:
+                await self.request(app, record.path, STOPPED)
+
+    async def undeploy_all(
+        self, app: str, under: str | None = None, *, component: str | None = None
+    ) -> None:
+        """Undeploy the topmost selected instances (a machine takes its subtree with it)."""
+        selected = self._selection(app, under, component)
+        chosen = {r.path for r in selected}
+        tops = [r for r in selected if r.parent not in chosen]
+        await asyncio.gather(*(self.request(app, r.path, NOT_DEPLOYED) for r in tops))
+
+    async def add_instance(
+        self,
+        app: str,
+        parent: str | None,
+        component: str,
+        name: str,
+        overrides: dict[str, str] | None = None,
+    ) -> ManagedInstance:
+        application = self.application(app)
+        record = application.add_instance(parent, component, name, overrides)
+        self._assign_random_ports(application)
+        self._announce(application, record)
+        return record
+
+    async def remove_instance(self, app: str, path: str) -> None:
+        self.application(app).remove_instance(path)
+
+    def _selection(
+        self, app: str, under: str | None, component: str | None
+    ) -> list[ManagedInstance]:
+        application = self.application(app)
+        if component is not None:
+            return [r for r in application if r.component == component]
+        return list(application.subtree(under)) if under is not None else list(application)
+
+    # -- waiting and watching ---------------------------------------------------------------
+
+    def watch(self) -> asyncio.Queue[DmEvent]:
+        """A queue receiving every change from now on (call :meth:`unwatch` when done)."""
+        queue: asyncio.Queue[DmEvent] = asyncio.Queue()
+        self._watchers.append(queue)
+        return queue
+
+    def unwatch(self, queue: asyncio.Queue[DmEvent]) -> None:
+        with contextlib.suppress(ValueError):
+            self._watchers.remove(queue)
+
+    async def wait_until(
+        self, app: str, predicate: Callable[[Application], bool], timeout: float
+    ) -> bool:
+        """Wait until ``predicate(application)`` holds (checked after every change)."""
+        application = self.application(app)
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: predicate(application))
+            return True
+        except TimeoutError:
+            return False
+
+    # -- explain ----------------------------------------------------------------------------
+
+    def explain(self, app: str, path: str) -> list[str]:
+        """Sentences saying why the instance is not started (or that it is)."""
+        application = self.application(app)
+        record = application.get(path)
+        if record.status is STARTED:
+            return [f"{path} is started"]
+        reasons = [f"{path} is {record.status.value}"]
+        if record.scoped:
+            machine = self._machines.get((app, path))
+            if machine is not None and not machine.up and record.status is not NOT_DEPLOYED:
+                reasons.append("its agent has not sent a heartbeat yet")
+        else:
+            machine_path = application.scoped_path(path)
+            machine_record = application.get(machine_path)
+            if machine_record.status is not STARTED:
+                reasons.append(f"its machine {machine_path} is {machine_record.status.value}")
+            ancestor = record.parent
+            while ancestor is not None:
+                parent = application.get(ancestor)
+                if parent.status is not STARTED:
+                    reasons.append(f"it waits for its ancestor {ancestor} ({parent.status.value})")
+                    break
+                ancestor = parent.parent
+            for prefix in sorted(mandatory_prefixes(application.graph, record.component)):
+                if not record.imports.get(prefix):
+                    reasons.append(f"no instance provides {prefix}, which it imports (mandatory)")
+        if record.reason:
+            reasons.append(f"last problem: {record.reason}")
+        if record.output_tail:
+            reasons.append("last recipe output:\n" + record.output_tail)
+        return reasons
+
+    # -- machines ---------------------------------------------------------------------------
+
+    async def _deploy_machine(self, application: Application, record: ManagedInstance) -> None:
+        """Create the machine (and its ancestor machines) unless it exists or is coming."""
+        if record.status not in (NOT_DEPLOYED,):
+            return
+        if record.parent is not None:
+            await self._deploy_machine(
+                application, application.get(application.scoped_path(record.parent))
+            )
+        target = self._targets[application.name].target_for(record.path, record.component)
+        target = target.with_overrides(record.data)
+        handler = self.handlers.get(target.handler)
+        if handler is None:
+            await self._set(application, record, NOT_DEPLOYED, self._no_handler(target))
+            return
+        machine = _Machine(target=target, created_at=self.clock.monotonic())
+        self._machines[(application.name, record.path)] = machine
+        await self._set(application, record, DEPLOYING, None)
+        assert self._group is not None
+        self._group.create_task(self._create(application, record, handler, machine))
+
+    async def _create(
+        self,
+        application: Application,
+        record: ManagedInstance,
+        handler: TargetHandler,
+        machine: _Machine,
+    ) -> None:
+        identity = MachineIdentity(
+            application=application.name,
+            scoped_path=record.path,
+            domain=self.settings.domain,
+            messaging=self.settings.messaging,
+        )
+        try:
+            record.machine_id = await handler.create_machine(machine.target, identity)
+            await handler.configure_machine(machine.target, record.machine_id, identity)
+        except TargetError as error:
+            await self._set(application, record, NOT_DEPLOYED, f"machine not created: {error}")
+        except Exception as error:
+            log.exception("creating %s failed", record.path)
+            await self._set(application, record, NOT_DEPLOYED, f"machine not created: {error!r}")
+
+    async def _undeploy_machine(self, application: Application, record: ManagedInstance) -> None:
+        if record.status is NOT_DEPLOYED:
+            return
+        machine = self._machines.get((application.name, record.path))
+        nested = [r for r in application.subtree(record.path) if r.scoped and r.path != record.path]
+        await asyncio.gather(*(self._undeploy_machine(application, n) for n in nested))
+        await self._set(application, record, UNDEPLOYING, None)
+        held = self._held_by(application, record.path)
+        if machine is not None and machine.up:
+            for child in application.children(record.path):
+                if not child.scoped and child.status is not NOT_DEPLOYED:
+                    await self._send(
+                        application,
+                        record.path,
+                        ChangeInstanceState(path=child.path, requested=NOT_DEPLOYED),
+                    )
+            done = await self.wait_until(
+                application.name,
+                lambda _app: all(r.status is NOT_DEPLOYED for r in held),
+                self.settings.undeploy_timeout_s,
+            )
+            if not done:
+                log.warning("%s: its instances were not all undeployed in time", record.path)
+        await self._withdraw_on_behalf(application, [record, *held])
+        if machine is not None and record.machine_id is not None:
+            handler = self.handlers.get(machine.target.handler)
+            if handler is not None:
+                try:
+                    await handler.terminate_machine(machine.target, record.machine_id)
+                except TargetError as error:
+                    await self._set(application, record, PROBLEM, f"not terminated: {error}")
+                    return
+        self._machines.pop((application.name, record.path), None)
+        await self.client.delete_agent_queue(application.name, record.path)
+        record.machine_id = None
+        for instance in held:
+            if instance.status is not NOT_DEPLOYED:
+                await self._set(application, instance, NOT_DEPLOYED, None)
+        await self._set(application, record, NOT_DEPLOYED, None)
+
+    def _held_by(self, application: Application, machine_path: str) -> list[ManagedInstance]:
+        """The instances a machine's agent runs (not the machine, not nested machines)."""
+        return [
+            r
+            for r in application.subtree(machine_path)
+            if not r.scoped and application.scoped_path(r.path) == machine_path
+        ]
+
+    def _no_handler(self, target: TargetDefinition) -> str:
+        known = ", ".join(sorted(self.handlers)) or "none"
+        return (
+            f"target {target.id!r} uses handler {target.handler!r}, which this DM does not "
+            f"have (handlers here: {known})"
+        )
+
+    # -- messages ---------------------------------------------------------------------------
+
+    async def _send(self, application: Application, machine_path: str, message: Message) -> None:
+        machine = self._machines.get((application.name, machine_path))
+        if machine is None:
+            log.warning("%s: no machine for %s, message dropped", machine_path, message)
+            return
+        if machine.up:
+            await self.client.send_to_agent(application.name, machine_path, message)
+        else:
+            machine.outbox.append(message)
+
+    async def _receive(self) -> None:
+        async for message in self.client.messages():
+            try:
+                await self._handle(message)
+            except Exception:
+                log.exception("the DM could not handle %r", message)
+
+    async def _handle(self, message: Message) -> None:
+        match message:
+            case Heartbeat():
+                await self._heartbeat(message)
+            case InstanceChanged():
+                await self._instance_changed(message)
+            case _:
+                log.debug("DM: %s ignored", type(message).__name__)
+
+    async def _heartbeat(self, heartbeat: Heartbeat) -> None:
+        application = self.applications.get(heartbeat.application)
+        machine = self._machines.get((heartbeat.application, heartbeat.scoped_path))
+        if application is None or machine is None:
+            log.info("heartbeat from unknown machine %s ignored", heartbeat.scoped_path)
+            return
+        record = application.get(heartbeat.scoped_path)
+        machine.last_heartbeat = self.clock.monotonic()
+        if record.status is UNDEPLOYING and machine.up:
+            return
+        came_back = not machine.up and record.status is PROBLEM
+        if heartbeat.model_required:
+            await self.client.send_to_agent(
+                application.name, record.path, self._model_message(application, record.path)
+            )
+        if not machine.up:
+            machine.up = True
+            if heartbeat.ip:
+                record.data["ip"] = heartbeat.ip
+            outbox, machine.outbox = machine.outbox, []
+            for queued in outbox:
+                await self.client.send_to_agent(application.name, record.path, queued)
+            if came_back and not heartbeat.model_required:
+                await self.client.send_to_agent(application.name, record.path, Resynchronize())
+            if record.status is not UNDEPLOYING:
+                await self._set(application, record, STARTED, None)
+
+    def _model_message(self, application: Application, machine_path: str) -> SetScopedInstance:
+        root = scoped_snapshot(application.graph, application.model(), machine_path)
+        assert root is not None
+        descriptor = application.template.descriptor
+        return SetScopedInstance(
+            scoped_path=machine_path,
+            graph=application.graph,
+            root=root,
+            exports_prefix=descriptor.exports_prefix,
+            external_exports=descriptor.external_exports,
+        )
+
+    async def _instance_changed(self, message: InstanceChanged) -> None:
+        application = self.applications.get(message.application)
+        record = application.instances.get(message.path) if application else None
+        if application is None or record is None:
+            log.info("notification for unknown instance %s ignored", message.path)
+            return
+        record.imports = {prefix: list(paths) for prefix, paths in message.imports.items()}
+        if message.output_tail:
+            record.output_tail = message.output_tail
+        await self._set(application, record, message.status, message.reason or None)
+
+    async def _set(
+        self,
+        application: Application,
+        record: ManagedInstance,
+        status: InstanceStatus,
+        reason: str | None,
+    ) -> None:
+        record.status = status
+        record.reason = reason
+        if status is STARTED:
+            record.output_tail = ""
+        event = DmEvent(
+            application=application.name, path=record.path, status=status, reason=reason
+        )
+        for watcher in self._watchers:
+            watcher.put_nowait(event)
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _announce(self, application: Application, record: ManagedInstance) -> None:
+        event = DmEvent(application=application.name, path=record.path, status=record.status)
+        for watcher in self._watchers:
+            watcher.put_nowait(event)
+
+    # -- failures ---------------------------------------------------------------------------
+
+    async def _monitor(self) -> None:
+        period = self.settings.heartbeat_period_s
+        while True:
+            await self.clock.sleep(min(period, 1.0))
+            now = self.clock.monotonic()
+            for (app, path), machine in list(self._machines.items()):
+                application = self.applications[app]
+                record = application.instances.get(path)
+                if record is None:
+                    continue
+                silent = now - machine.last_heartbeat
+                limit = period * self.settings.missed_heartbeats
+                if machine.up and record.status is STARTED and silent > limit:
+                    await self._machine_lost(application, record, machine, silent)
+                booting = record.status is DEPLOYING and not machine.up
+                if booting and now - machine.created_at > self.settings.boot_timeout_s:
+                    await self._set(
+                        application,
+                        record,
+                        PROBLEM,
+                        f"the agent sent no heartbeat within {self.settings.boot_timeout_s:g} "
+                        "s of the machine's creation",
+                    )
+
+    async def _machine_lost(
+        self, application: Application, record: ManagedInstance, machine: _Machine, silent: float
+    ) -> None:
+        machine.up = False
+        await self._set(
+            application,
+            record,
+            PROBLEM,
+            f"agent silent for {silent:.1f} s "
+            f"({self.settings.missed_heartbeats} heartbeats missed)",
+        )
+        held = self._held_by(application, record.path)
+        await self._withdraw_on_behalf(application, [record, *held])
+
+    async def _withdraw_on_behalf(
+        self, application: Application, records: Iterable[ManagedInstance]
+    ) -> None:
+        """Tell importers that these instances' exports are gone (their agent cannot)."""
+        rules = self._rules[application.name]
+        for record in records:
+            if record.status not in (STARTED, PROBLEM, InstanceStatus.STOPPING, UNDEPLOYING):
+                continue
+            for prefix in rules[record.component].exports:
+                await self.client.publish_on_behalf(
+                    RemoveImport(
+                        application=application.name, prefix=prefix, exporter_path=record.path
+                    )
+                )
+
+    # -- random ports -----------------------------------------------------------------------
+
+    def _assign_random_ports(self, application: Application) -> None:
+        """Give every random variable without value the lowest free port ≥ 10000.
+
+        Machines of in-memory and local targets share this host, so a port is unique across
+        the applications of this DM and must be free here.
+        """
+        used: set[int] = set()
+        apps = self.applications.values() if self.settings.shared_host else ()
+        for other in [*apps, application]:
+            for record in other:
+                for value in record.overrides.values():
+                    if value.isdigit():
+                        used.add(int(value))
+        graph = application.graph
+        for record in application:
+            exports = with_overrides(graph, record.component, record.overrides)
+            for name in random_variables(graph, record.component):
+                if exports.get(name):
+                    continue
+                port = lowest_free_port(used)
+                while self.settings.shared_host and not _port_is_free(port):
+                    used.add(port)
+                    port = lowest_free_port(used)
+                used.add(port)
+                record.overrides[name] = str(port)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
