@@ -100,6 +100,12 @@ ADDED = [
         ),
     ),
     Row(
+        id="an echo of this agent's own exports is ignored (they were applied first-hand)",
+        state=("/m/db Db STOPPED", "/m/web Web UNRESOLVED"),
+        event=provide("Db", "/m/db", {"Db.ip": None, "Db.port": "5432"}),
+        after="/m/db STOPPED, /m/web UNRESOLVED",
+    ),
+    Row(
         id="a local provider that starts resolves a local importer at once",
         state=("/m/db Db STARTING", "/m/web Web UNRESOLVED"),
         event=ok("/m/db", "start"),

@@ -141,13 +141,19 @@ def _at_most(record: InstanceState, target: InstanceStatus) -> bool:
 
 
 def replay(tx: Transaction, record: InstanceState) -> None:
-    """Apply the queued requests of an idle instance until one starts a transition or waits."""
+    """Apply the queued requests of an idle instance until one starts a transition or waits.
+
+    A shorter queue may unblock the children waiting for this parent: they are re-examined.
+    """
+    original = record.queued
     while record.transition is None and record.queued:
         before = record.queued
         apply(tx, tx.put(replace(record, queued=before[1:])), before[0])
         record = tx.record(record.path)
         if record.queued == before:
-            return
+            break
+    if record.queued != original:
+        tx.touch(record)
 
 
 # -- deploy and undeploy ---------------------------------------------------------------------

@@ -73,7 +73,7 @@ class Transaction:
         elif status is STARTED and before is not STARTED:
             self._publish(moved)
         if before is not status:
-            self._touch(moved)
+            self.touch(moved)
         return moved
 
     def run_step(self, path: str, step: Step, change: ImportChange | None = None) -> None:
@@ -104,7 +104,7 @@ class Transaction:
         for prefix in record.exports:
             self.internal.append(ProviderRemoved(prefix=prefix, provider_path=record.path))
 
-    def _touch(self, record: InstanceState) -> None:
+    def touch(self, record: InstanceState) -> None:
         """Mark what a change of state may unblock: the instance (its queue), children with
         queued requests (deploys waiting for this parent), ancestors waiting for descendants."""
         self._mark(record.path)

@@ -52,17 +52,16 @@ def bulk_requests(
     (a parent's stop covers its descendants; their own requests then change nothing).
     NOT_DEPLOYED: the topmost instances only (undeploying covers the subtree).
     """
-    if under is not None:
-        if under not in state.instances:
-            return []
-        selection = list(state.subtree(under))
+    if under is None:
+        tops = [r.path for r in state.instances.values() if r.parent not in state.instances]
+    elif under in state.instances:
+        tops = [under]
     else:
-        roots = [r.path for r in state.instances.values() if r.parent not in state.instances]
-        selection = [record for root in roots for record in state.subtree(root)]
+        return []
     if target is InstanceStatus.NOT_DEPLOYED:
-        tops = {under} if under is not None else set(roots)
-        selection = [record for record in selection if record.path in tops]
-    elif target is InstanceStatus.DEPLOYED_STOPPED:
+        return [StateRequested(path=path, target=target) for path in tops]
+    selection = [record for top in tops for record in state.subtree(top)]
+    if target is InstanceStatus.DEPLOYED_STOPPED:
         lower = (InstanceStatus.NOT_DEPLOYED, InstanceStatus.DEPLOYED_STOPPED)
         selection = [record for record in selection if record.status not in lower]
     return [StateRequested(path=record.path, target=target) for record in selection]

@@ -36,7 +36,8 @@ def handle(state: AgentState, event: Event) -> tuple[AgentState, tuple[Effect, .
     """Apply ``event`` to ``state`` (updated in place, see :mod:`.state`) and return it with
     the effects the shell must perform, in order."""
     tx = Transaction(state)
-    _dispatch(tx, event)
+    if not _echo(state, event):
+        _dispatch(tx, event)
     while True:
         if tx.internal:
             _dispatch(tx, tx.internal.popleft())
@@ -50,6 +51,16 @@ def handle(state: AgentState, event: Event) -> tuple[AgentState, tuple[Effect, .
         elif record.queued:
             ops.replay(tx, record)
     return state, tuple(tx.effects)
+
+
+def _echo(state: AgentState, event: Event) -> bool:
+    """Whether ``event`` reports the exports of one of this agent's own instances: those are
+    applied first-hand when they change, so an echo coming back later (maybe after a newer
+    change) is ignored."""
+    match event:
+        case ProviderUpdated() | ProviderRemoved():
+            return event.provider_path in state.instances
+    return False
 
 
 def _dispatch(tx: Transaction, event: Event) -> None:
