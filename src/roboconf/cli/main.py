@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from roboconf import __version__
+from roboconf.cli.run import run
 from roboconf.cli.validate import validate
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
     help="Roboconf for Python: deploy distributed applications from a model.",
 )
 app.command()(validate)
+app.command()(run)
 
 
 def _version(value: bool) -> None:
