@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint check bench example clean
+.PHONY: install test lint check bench example example-once clean
 
 $(BIN)/roboconf: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: install
 
 example: install
 	$(BIN)/roboconf validate examples/webstack
+	$(BIN)/roboconf run examples/webstack
+
+example-once: install
+	$(BIN)/roboconf run examples/webstack --once
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
