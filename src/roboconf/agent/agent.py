@@ -22,6 +22,7 @@ from roboconf.lifecycle import (
     Event,
     HealthCheckFailed,
     HealthCheckPassed,
+    Imports,
     InstanceRemoved,
     Notify,
     ProviderRemoved,
@@ -270,6 +271,7 @@ class Agent:
     async def _feed(self, event: Event) -> None:
         """Handle one event, then the outcomes of the steps it causes, until nothing is left."""
         assert self.state is not None
+        imports_before = {path: r.imports for path, r in self.state.instances.items()}
         pending: list[Event] = [event]
         while pending:
             _, effects = handle(self.state, pending.pop(0))
@@ -277,6 +279,21 @@ class Agent:
                 outcome = await self._perform(effect)
                 if outcome is not None:
                     pending.append(outcome)
+        await self._report_waiting_imports(imports_before)
+
+    async def _report_waiting_imports(self, before: Mapping[str, Imports]) -> None:
+        """Report the instances that are not started and whose imports changed with no change
+        of state (one of two missing prefixes came): the DM explains what they still wait for.
+        Started instances are not reported: an importer of thousands would resend them all."""
+        assert self.state is not None
+        for path, imports in before.items():
+            record = self.state.instances.get(path)
+            if (
+                record is not None
+                and record.imports is not imports
+                and record.status is not STARTED
+            ):
+                await self._report(path, record.status, record.reason)
 
     async def _perform(self, effect: Effect) -> Event | None:
         assert self.state is not None

@@ -47,6 +47,8 @@ STARTED = InstanceStatus.DEPLOYED_STARTED
 DEPLOYING = InstanceStatus.DEPLOYING
 UNDEPLOYING = InstanceStatus.UNDEPLOYING
 PROBLEM = InstanceStatus.PROBLEM
+UNRESOLVED = InstanceStatus.UNRESOLVED
+WAITING = InstanceStatus.WAITING_FOR_ANCESTOR
 REQUESTABLE = (NOT_DEPLOYED, STOPPED, STARTED)
 
 
@@ -290,14 +292,14 @@ class DeploymentManager:
             if machine_record.status is not STARTED:
                 reasons.append(f"its machine {machine_path} is {machine_record.status.value}")
             ancestor = record.parent
-            while ancestor is not None:
+            while record.status is WAITING and ancestor is not None:
                 parent = application.get(ancestor)
                 if parent.status is not STARTED:
                     reasons.append(f"it waits for its ancestor {ancestor} ({parent.status.value})")
                     break
                 ancestor = parent.parent
             for prefix in sorted(mandatory_prefixes(application.graph, record.component)):
-                if not record.imports.get(prefix):
+                if record.status is UNRESOLVED and not record.imports.get(prefix):
                     reasons.append(f"no instance provides {prefix}, which it imports (mandatory)")
         if record.reason:
             reasons.append(f"last problem: {record.reason}")
