@@ -234,15 +234,21 @@ class Engine:
         )
         raise AssertionError(f"not reached in {timeout} s: {expected}\nstatuses:\n{report}")
 
-    async def logged(self, line: str, timeout: float = PATIENCE) -> None:
-        """Wait until a recipe has appended ``line`` to ``$LOG`` (recipes tell nobody else)."""
+    async def eventually(
+        self, condition: Callable[[], bool], what: str, timeout: float = PATIENCE
+    ) -> None:
+        """Wait until ``condition()`` holds, for what recipes do and tell nobody but files."""
         try:
             async with asyncio.timeout(timeout):
-                while line not in self.lines():
+                while not condition():
                     await asyncio.sleep(0.02)
         except TimeoutError:
             log = "\n".join(self.lines())
-            raise AssertionError(f"{line!r} not logged in {timeout} s; the log:\n{log}") from None
+            raise AssertionError(f"{what}: not in {timeout} s; the log:\n{log}") from None
+
+    async def logged(self, line: str, timeout: float = PATIENCE) -> None:
+        """Wait until a recipe has appended ``line`` to ``$LOG``."""
+        await self.eventually(lambda: line in self.lines(), f"{line!r} logged", timeout)
 
     async def all_in(self, status: InstanceStatus, timeout: float = PATIENCE) -> None:
         await self.reach(lambda app: all(r.status is status for r in app), timeout)

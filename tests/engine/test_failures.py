@@ -140,7 +140,7 @@ async def test_a_hanging_recipe_times_out_into_problem_and_leaves_the_agent_resp
     tmp_path: Path,
 ) -> None:
     template = write_template(tmp_path / "app", HANGING, HANGING_INSTANCES, HANGING_RECIPES)
-    async with running(template, tmp_path, step_timeout_s=2.0) as engine:
+    async with running(template, tmp_path, step_timeout_s=1.0) as engine:
         await engine.request("/vm/slow", S.DEPLOYED_STARTED)
         await engine.reach({"/vm/slow": S.STARTING})
         # While the recipe hangs, heartbeats go on: the DM does not think the machine lost.

@@ -35,7 +35,7 @@ from roboconf.messaging.messages import (
 )
 from roboconf.messaging.transport import Transport
 from roboconf.model import ApplicationTemplate, InstanceStatus
-from roboconf.model.graph import mandatory_prefixes
+from roboconf.model.graph import mandatory_prefixes, split_variable
 from roboconf.model.variables import lowest_free_port, random_variables, with_overrides
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError, TargetHandler
 
@@ -581,15 +581,19 @@ class DeploymentManager:
         graph = application.graph
         for record in application:
             exports = with_overrides(graph, record.component, record.overrides)
+            # One variable exported under several prefixes (super components, facets) gets
+            # one port: the recipe listens where importers of any prefix connect.
+            by_local: dict[str, list[str]] = {}
             for name in random_variables(graph, record.component):
-                if exports.get(name):
-                    continue
+                if not exports.get(name):
+                    by_local.setdefault(split_variable(name)[1], []).append(name)
+            for names in by_local.values():
                 port = lowest_free_port(used)
                 while self.settings.shared_host and not _port_is_free(port):
                     used.add(port)
                     port = lowest_free_port(used)
                 used.add(port)
-                record.overrides[name] = str(port)
+                record.overrides.update(dict.fromkeys(names, str(port)))
 
 
 def _port_is_free(port: int) -> bool:
