@@ -1,0 +1,238 @@
+"""P6 of 80-quality.md: two recipes that do nothing on 100 machines, Roboconf vs ansible-playbook.
+
+Both tools run the same two scripts (``deploy.sh`` and ``start.sh``, each ``exit 0``) for H
+hosts (default 100), each timed as a whole process, from its start to its exit, in the same run:
+
+- ``roboconf run TEMPLATE --once --json``: a generated template of H machines (``VM``,
+  in-memory target, real recipes) each holding one ``Noop`` instance whose recipes are the two
+  scripts. The process loads the template, deploys and starts everything, then also undeploys
+  everything (there is no undeploy script) and exits;
+- ``ansible-playbook``: H inventory hosts with ``ansible_connection=local``, a play without
+  fact gathering whose two tasks run the same scripts with ``ansible.builtin.raw`` (Ansible's
+  fastest way: no Python module is shipped and run per task), with the default forks (5) and
+  with forks = H; ``--modules raw,command`` adds ``ansible.builtin.command`` (an AnsiballZ
+  Python module per task and host, what most playbooks use). The ratio is taken against the
+  fastest Ansible variant.
+
+Prints the medians of several runs (alternating the tools), the ratio, and the machine.
+
+    python bench/vs_ansible.py [--hosts 100] [--runs 3] [--modules raw] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 5.0
+NOOP = "#!/bin/sh\nexit 0\n"
+
+GRAPH = """\
+# Generated for the P6 benchmark.
+VM {
+\tinstaller: target;
+\tchildren: Noop;
+}
+
+Noop {
+\tinstaller: script;
+}
+"""
+
+DESCRIPTOR = """\
+name = p6
+version = 1.0.0
+graph-entry-point = main.graph
+instance-entry-point = model.instances
+"""
+
+TARGET = """\
+id = bench
+handler = in-memory
+in-memory.execute-real-recipes = true
+"""
+
+PLAYBOOK = """\
+- name: deploy and start, as the Roboconf recipes do
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: deploy
+      ansible.builtin.{module}: {scripts}/deploy.sh
+    - name: start
+      ansible.builtin.{module}: {scripts}/start.sh
+"""
+MODULES = ("raw", "command")
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if path.suffix == ".sh":
+            path.chmod(0o755)
+
+
+def roboconf_template(root: Path, hosts: int) -> None:
+    lines = ["# Generated for the P6 benchmark.", ""]
+    for index in range(hosts):
+        lines += ["instance of VM {", f"\tname: vm{index};", "\tinstance of Noop {"]
+        lines += ["\t\tname: noop;", "\t}", "}"]
+    write(
+        root,
+        {
+            "descriptor/application.properties": DESCRIPTOR,
+            "graph/main.graph": GRAPH,
+            "graph/VM/target.properties": TARGET,
+            "graph/Noop/scripts/deploy.sh": NOOP,
+            "graph/Noop/scripts/start.sh": NOOP,
+            "instances/model.instances": "\n".join(lines) + "\n",
+        },
+    )
+
+
+def ansible_project(root: Path, hosts: int, scripts: Path, modules: list[str]) -> None:
+    inventory = ["[all]"]
+    inventory += [
+        f"host{index} ansible_connection=local ansible_python_interpreter={sys.executable}"
+        for index in range(hosts)
+    ]
+    files = {"inventory.ini": "\n".join(inventory) + "\n"}
+    for module in modules:
+        files[f"{module}.yml"] = PLAYBOOK.format(module=module, scripts=scripts)
+    write(root, files)
+
+
+def tool(name: str) -> str | None:
+    """A command installed beside this Python (the venv), else on the PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
+    """Wall time of a whole process, from its start to its exit; fails loudly if it failed."""
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr)[-2000:]
+        raise SystemExit(f"{' '.join(command[:3])}... exited {done.returncode}:\n{tail}")
+    return seconds, done.stdout
+
+
+def run_roboconf(roboconf: str, template: Path, env: dict[str, str], cwd: Path) -> float:
+    seconds, out = timed([roboconf, "run", str(template), "--once", "--json"], env, cwd)
+    result = json.loads(out)
+    if not (result["started"] and result["undeployed"]):
+        raise SystemExit(f"roboconf run did not start and undeploy everything: {out[:500]}")
+    return seconds
+
+
+def run_ansible(
+    playbook_cmd: str, project: Path, module: str, forks: int | None, env: dict[str, str]
+) -> float:
+    command = [playbook_cmd, "-i", "inventory.ini", f"{module}.yml"]
+    if forks is not None:
+        command += ["--forks", str(forks)]
+    seconds, out = timed(command, env, project)
+    if "failed=0" not in out or " failed=1" in out or "unreachable=1" in out:
+        raise SystemExit(f"ansible-playbook reported failures:\n{out[-2000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--modules", default="raw", help=f"Ansible modules running the scripts: {MODULES}"
+    )
+    parser.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    args = parser.parse_args()
+    modules = [m for m in args.modules.split(",") if m]
+    if not modules or any(m not in MODULES for m in modules):
+        parser.error(f"--modules takes some of {', '.join(MODULES)}")
+
+    roboconf = tool("roboconf")
+    playbook = tool("ansible-playbook")
+    if roboconf is None:
+        raise SystemExit("roboconf is not installed: pip install -e .")
+    if playbook is None:
+        raise SystemExit("ansible-playbook is missing: pip install -e '.[bench]'")
+    machine = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "ansible": subprocess.run(
+            [playbook, "--version"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[0],
+    }
+    print(f"machine: {machine}")
+
+    with tempfile.TemporaryDirectory(prefix="roboconf-p6-") as folder:
+        root = Path(folder)
+        template = root / "template"
+        roboconf_template(template, args.hosts)
+        project = root / "ansible"
+        ansible_project(project, args.hosts, template / "graph" / "Noop" / "scripts", modules)
+        env = dict(os.environ)
+        env.update(
+            {
+                "ANSIBLE_HOME": str(root / "ansible-home"),
+                "ANSIBLE_LOCAL_TEMP": str(root / "ansible-tmp"),
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_DEPRECATION_WARNINGS": "0",
+            }
+        )
+        ansible = [
+            (f"ansible_{module}_forks_{forks or 5}", module, forks)
+            for module in modules
+            for forks in (None, args.hosts)
+        ]
+        variants: dict[str, list[float]] = {"roboconf": [], **{name: [] for name, _, _ in ansible}}
+        for index in range(args.runs):
+            variants["roboconf"].append(run_roboconf(roboconf, template, env, root))
+            for name, module, forks in ansible:
+                variants[name].append(run_ansible(playbook, project, module, forks, env))
+            done = ", ".join(f"{name} {samples[-1]:.3f} s" for name, samples in variants.items())
+            print(f"  run {index + 1}: {done}")
+
+    medians = {name: statistics.median(samples) for name, samples in variants.items()}
+    ansible_best = min((s, n) for n, s in medians.items() if n.startswith("ansible"))
+    ratio = ansible_best[0] / medians["roboconf"]
+    figures = {
+        "benchmark": "P6 no-op recipes vs ansible-playbook",
+        "hosts": args.hosts,
+        "runs": args.runs,
+        "medians_s": {name: round(s, 3) for name, s in medians.items()},
+        "samples_s": {name: [round(s, 3) for s in v] for name, v in variants.items()},
+        "compared_with": ansible_best[1],
+        "ratio": round(ratio, 2),
+        "target_ratio": TARGET_RATIO,
+        "meets_target": ratio >= TARGET_RATIO,
+        "machine": machine,
+    }
+    for name, seconds in medians.items():
+        print(f"{name:>20}: {seconds:.3f} s (median of {args.runs})")
+    verdict = "met" if figures["meets_target"] else "MISSED"
+    print(
+        f"{'ratio':>20}: Roboconf is {ratio:.2f}x faster than {ansible_best[1]} "
+        f"(target ≥ {TARGET_RATIO:g}x: {verdict})"
+    )
+    if args.json_path:
+        with open(args.json_path, "w", encoding="utf-8") as sink:
+            json.dump(figures, sink, indent=2)
+
+
+if __name__ == "__main__":
+    main()
