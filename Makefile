@@ -29,6 +29,10 @@ check: lint test
 bench: install
 	mkdir -p bench/results
 	$(BIN)/python bench/parse.py --json bench/results/parse.json
+	$(BIN)/python bench/router.py --json bench/results/router.json
+	$(BIN)/python bench/converge.py --json bench/results/converge.json
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/vs_ansible.py --json bench/results/vs_ansible.json
 
 example: install
 	$(BIN)/roboconf validate examples/webstack
