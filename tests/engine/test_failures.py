@@ -9,13 +9,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.engine.conftest import HEARTBEAT, S, alive, running, scenario, write_template
+from tests.engine.conftest import (
+    HEARTBEAT,
+    IN_MEMORY,
+    Engine,
+    S,
+    alive,
+    running,
+    scenario,
+    write_template,
+)
 
 UPDATE_LOG = (
     'echo "update $ROBOCONF_INSTANCE_PATH $ROBOCONF_UPDATE_STATUS '
     '$ROBOCONF_IMPORT_CHANGED_INSTANCE_PATH" >> "$LOG"\n'
 )
 START_LOG = 'echo "start $ROBOCONF_INSTANCE_PATH" >> "$LOG"\n'
+
+
+async def updated_last(engine: Engine, line: str) -> None:
+    """Wait until ``line`` is the last update logged (it may also have been logged earlier)."""
+
+    def last() -> str | None:
+        return next((x for x in reversed(engine.lines()) if x.startswith("update")), None)
+
+    await engine.eventually(lambda: last() == line, f"{line!r} logged last")
+
 
 TWO_MACHINES = """\
 VM {
@@ -100,8 +119,35 @@ async def test_a_silent_agent_puts_its_machine_in_problem_and_peers_converge_whe
         engine.links["/data"].restore()
         await engine.advance(HEARTBEAT)
         await engine.all_in(S.DEPLOYED_STARTED)
-        await engine.logged("update /apps/web DEPLOYED_STARTED /data/cache")
+        await updated_last(engine, "update /apps/web DEPLOYED_STARTED /data/cache")
         assert engine.app.get("/data").reason is None
+
+
+@scenario
+async def test_a_crashed_agent_is_a_lost_machine_that_can_be_undeployed_and_deployed_again(
+    tmp_path: Path,
+) -> None:
+    template = write_template(
+        tmp_path / "app", TWO_MACHINES, PROVIDERS_AND_IMPORTERS, {"Web": {"update": UPDATE_LOG}}
+    )
+    async with running(template, tmp_path) as engine:
+        await engine.start_all()
+        machine_id = engine.app.get("/data").machine_id
+        assert machine_id is not None
+
+        await engine.handler.terminate_machine(IN_MEMORY, machine_id)  # behind the DM's back
+        assert "/data" not in engine.running
+        await engine.advance(4 * HEARTBEAT)
+        await engine.reach(
+            {"/data": S.PROBLEM, "/apps/app": S.UNRESOLVED, "/apps/web": S.DEPLOYED_STARTED}
+        )
+        await engine.logged("update /apps/web DEPLOYED_STOPPED /data/cache")
+
+        await engine.request("/data", S.NOT_DEPLOYED)
+        await engine.reach({"/data": S.NOT_DEPLOYED, "/data/db": S.NOT_DEPLOYED})
+        await engine.dm.deploy_and_start_all("scenario", "/data")
+        await engine.all_in(S.DEPLOYED_STARTED)
+        await updated_last(engine, "update /apps/web DEPLOYED_STARTED /data/cache")
 
 
 HANGING = """\
@@ -140,9 +186,10 @@ async def test_a_hanging_recipe_times_out_into_problem_and_leaves_the_agent_resp
     tmp_path: Path,
 ) -> None:
     template = write_template(tmp_path / "app", HANGING, HANGING_INSTANCES, HANGING_RECIPES)
-    async with running(template, tmp_path, step_timeout_s=1.0) as engine:
+    async with running(template, tmp_path, step_timeout_s=2.0) as engine:
         await engine.request("/vm/slow", S.DEPLOYED_STARTED)
         await engine.reach({"/vm/slow": S.STARTING})
+        await engine.eventually(lambda: bool(engine.lines()), "the recipe runs")
         # While the recipe hangs, heartbeats go on: the DM does not think the machine lost.
         await engine.advance(5 * HEARTBEAT)
         assert engine.status("/vm") is S.DEPLOYED_STARTED
@@ -191,7 +238,11 @@ instance of VM {
 CHECKED_RECIPES = {
     "Service": {
         "start": START_LOG,
-        "check": 'if [ -e "$MARKER" ]; then echo "marker found"; exit 1; fi\n',
+        "check": (
+            'if [ -e "$MARKER" ]; then\n'
+            '  echo "check failed" >> "$LOG"; echo "marker found"; exit 1\n'
+            'fi\necho "check passed" >> "$LOG"\n'
+        ),
     },
     "Client": {"update": UPDATE_LOG},
 }
@@ -212,10 +263,12 @@ async def test_a_failing_health_check_withdraws_exports_and_a_restart_brings_the
     ) as engine:
         await engine.start_all()
         await engine.advance(2 * HEARTBEAT)  # a passing check changes nothing
+        await engine.logged("check passed")
         assert engine.status("/server/service") is S.DEPLOYED_STARTED
 
         marker.touch()
         await engine.advance(2 * HEARTBEAT)
+        await engine.logged("check failed")
         await engine.reach({"/server/service": S.PROBLEM})
         reason = engine.app.get("/server/service").reason or ""
         assert reason.startswith("health check failed") and "marker found" in reason
@@ -224,7 +277,7 @@ async def test_a_failing_health_check_withdraws_exports_and_a_restart_brings_the
         marker.unlink()
         await engine.advance(HEARTBEAT)  # the restart's back-off
         await engine.reach({"/server/service": S.DEPLOYED_STARTED})
-        await engine.logged("update /client/client DEPLOYED_STARTED /server/service")
+        await updated_last(engine, "update /client/client DEPLOYED_STARTED /server/service")
         assert engine.lines().count("start /server/service") == 2
 
 

@@ -1,0 +1,125 @@
+"""Acceptance: ``roboconf run`` deploys the web-stack example for real, as a user runs it.
+
+Both tests run ``roboconf run examples/webstack`` as a subprocess. The example's balancer listens
+on 8080 (``roboconf run`` takes no overrides): the tests hold :func:`exclusive_port` so that no
+other test uses it at the same time. Every recipe runs in the run's ``--data-dir``: a process
+whose working directory or command line is in there is a process left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.engine.conftest import exclusive_port, port_is_free, processes_under
+
+WEBSTACK = ROOT / "examples" / "webstack"
+BALANCER = 8080
+APP_SERVERS = {"/host/app 1", "/host/app 2"}
+#: bounds on waits (a guard, not a timing check)
+PATIENCE = 30.0
+
+
+def roboconf(*args: str) -> list[str]:
+    return [sys.executable, "-m", "roboconf", *args]
+
+
+@pytest.fixture
+def balancer_port() -> Iterator[None]:
+    """8080, for this test only, once whatever used it before is gone."""
+    with exclusive_port(BALANCER):
+        deadline = time.monotonic() + PATIENCE
+        while not port_is_free(BALANCER):
+            if time.monotonic() > deadline:
+                pytest.fail(f"port {BALANCER} is taken by another program: free it first")
+            time.sleep(0.1)
+        yield
+
+
+def no_process_left(data_dir: Path) -> None:
+    left = processes_under(data_dir)
+    for line in left:  # leave nothing behind, even when failing
+        os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+    assert left == []
+
+
+def test_run_once_as_json_starts_and_undeploys_the_web_stack(
+    balancer_port: None, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    result = subprocess.run(
+        roboconf("run", str(WEBSTACK), "--once", "--json", "--data-dir", str(data_dir)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    no_process_left(data_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["started"] is True and report["undeployed"] is True
+
+    def statuses(nodes: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+        for node in nodes:
+            yield node["path"], node["status"]
+            yield from statuses(node["children"])
+
+    final = dict(statuses(report["instances"]))
+    assert set(final) == {"/host", "/host/database", "/host/balancer", *APP_SERVERS}
+    assert set(final.values()) == {"NOT_DEPLOYED"}
+    assert port_is_free(BALANCER)
+
+
+def backend(url: str) -> str | None:
+    """The app server that answered through the balancer, or None while it does not answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.headers["X-Webstack-Backend"]).split(" (")[0]
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+def test_run_serves_through_the_balancer_from_every_app_server_until_ctrl_c(
+    balancer_port: None, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    output = (tmp_path / "output.txt").open("w")
+    process = subprocess.Popen(
+        roboconf("run", str(WEBSTACK), "--data-dir", str(data_dir)),
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        answered: set[str] = set()
+        deadline = time.monotonic() + PATIENCE
+        while answered != APP_SERVERS and process.poll() is None:
+            assert time.monotonic() < deadline, f"only {answered} answered"
+            found = backend(f"http://127.0.0.1:{BALANCER}/")
+            if found is None:
+                time.sleep(0.1)
+            else:
+                answered.add(found)
+        assert answered == APP_SERVERS, (tmp_path / "output.txt").read_text()
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=PATIENCE) == 0, (tmp_path / "output.txt").read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.close()
+        no_process_left(data_dir)
+    assert port_is_free(BALANCER)
