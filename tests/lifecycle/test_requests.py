@@ -384,6 +384,16 @@ PARENTS = [
         after="/m/srv DEPLOYING, /m/srv/app ND queued STARTED",
     ),
     Row(
+        id="deploy under a parent being undeployed is refused",
+        state=("/m/srv Server UNDEPLOYING", "/m/srv/app App ND"),
+        event=req("/m/srv/app", "STARTED"),
+        after="/m/srv UNDEPLOYING, /m/srv/app ND",
+        effects=(
+            "refuse /m/srv/app: cannot deploy /m/srv/app: its parent /m/srv is UNDEPLOYING; "
+            "deploy the parent first",
+        ),
+    ),
+    Row(
         id="deploy under a parent in PROBLEM waits in the queue",
         state=("/m/srv Server PROBLEM", "/m/srv/app App ND"),
         event=req("/m/srv/app", "STOPPED"),
@@ -507,6 +517,29 @@ SUBTREES = [
         ),
     ),
 ]
+
+
+SUBTREES.append(
+    Row(
+        id="a deploy waiting for a parent that is then undeployed is refused",
+        state=("/m/srv Server STARTED", "/m/srv/app App STOPPED"),
+        given=(
+            req("/m/srv", "ND"),
+            failed("/m/srv/app", "undeploy"),
+            req("/m/srv/app", "STOPPED"),
+        ),
+        event=ok("/m/srv", "stop"),
+        after="/m/srv UNDEPLOYING, /m/srv/app UNDEPLOYING",
+        effects=(
+            "notify /m/srv STOPPED",
+            "notify /m/srv UNDEPLOYING",
+            "refuse /m/srv/app: cannot deploy /m/srv/app: its parent /m/srv is UNDEPLOYING; "
+            "deploy the parent first",
+            "notify /m/srv/app UNDEPLOYING",
+            "run /m/srv/app undeploy",
+        ),
+    )
+)
 
 
 @table(SUBTREES)

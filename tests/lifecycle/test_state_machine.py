@@ -224,6 +224,11 @@ class LifeCycle(RuleBasedStateMachine):
                 assert (record.path, transition.step) in asked, record.path
 
     @invariant()
+    def only_a_starting_instance_holds_missed_import_changes(self) -> None:
+        for record in self.state.instances.values():
+            assert not record.missed or record.status is InstanceStatus.STARTING, record.path
+
+    @invariant()
     def imports_match_what_the_agent_knows(self) -> None:
         for path, record in self.state.instances.items():
             assert record.imports == known_imports(self.state, RULES[record.component], path)

@@ -4,7 +4,8 @@ The agent keeps every provider's full values per prefix (newcomers start from th
 and, per importer, only the variables that importer imports (never from itself). A republish
 with identical values changes nothing; with different values it replaces the stored ones and
 triggers ``update`` with the new values. Changes that reach an instance while its ``start``
-step runs are replayed as updates once it is started.
+step runs are replayed as updates once it is started. Every change is its own ``update``:
+coalescing bursts needs a time window, which belongs to the shell (off by default).
 """
 
 from __future__ import annotations
@@ -61,10 +62,13 @@ def provider_removed(tx: Transaction, event: ProviderRemoved) -> None:
         old = current.get(event.provider_path)
         if old is None:
             continue
-        rest = {p: v for p, v in current.items() if p != event.provider_path}
-        imports = {p: v for p, v in record.imports.items() if p != event.prefix}
+        rest = dict(current)
+        del rest[event.provider_path]
+        imports = dict(record.imports)
         if rest:
             imports[event.prefix] = rest
+        else:
+            del imports[event.prefix]
         record = tx.put(replace(record, imports=imports))
         change = ImportChange(
             prefix=event.prefix,

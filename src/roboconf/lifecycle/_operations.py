@@ -8,8 +8,8 @@ Decisions (spec 20 leaves them open):
   cancelled request is reported by a Refused effect): what follows assumed it would succeed.
 - *deploy* needs the parent deployed and idle. While the parent is busy (transitional, in
   PROBLEM, or with queued requests of its own) the request waits in the child's queue, so that
-  "deploy and start all", sent top-down, just works; a parent that is NOT_DEPLOYED and idle
-  makes the request refused.
+  "deploy and start all", sent top-down, just works; a parent that is NOT_DEPLOYED and idle,
+  or being undeployed, makes the request refused.
 - A request for DEPLOYED_STOPPED or NOT_DEPLOYED applies to the whole subtree, descendants
   first: a started descendant is stopped (its ``stop`` recipe runs, children's first), one that
   waits to start (UNRESOLVED, WAITING_FOR_ANCESTOR) is set DEPLOYED_STOPPED with no recipe, a
@@ -166,9 +166,10 @@ def deploy(tx: Transaction, record: InstanceState, target: InstanceStatus) -> No
         tx.put(replace(record, queued=(target, *record.queued)))
         return
     if readiness is _Readiness.REFUSE:
+        parent = tx.record(record.parent or "")
         tx.refuse(
             record.path,
-            f"cannot deploy {record.path}: its parent {record.parent} is NOT_DEPLOYED; "
+            f"cannot deploy {record.path}: its parent {parent.path} is {parent.status.value}; "
             "deploy the parent first",
         )
         return
@@ -181,12 +182,16 @@ def deploy(tx: Transaction, record: InstanceState, target: InstanceStatus) -> No
 
 
 def _parent_readiness(state: AgentState, record: InstanceState) -> _Readiness:
+    """READY under a deployed idle parent; WAIT while it is busy; REFUSE when it is
+    NOT_DEPLOYED and idle, or being undeployed (which waits for its children: no deadlock)."""
     parent = state.instances.get(record.parent) if record.parent is not None else None
     if parent is None:
         return _Readiness.READY
+    if parent.status is UNDEPLOYING or (parent.status is NOT_DEPLOYED and not parent.queued):
+        return _Readiness.REFUSE
     if parent.transition is not None or parent.queued or parent.status is PROBLEM:
         return _Readiness.WAIT
-    return _Readiness.REFUSE if parent.status is NOT_DEPLOYED else _Readiness.READY
+    return _Readiness.READY
 
 
 def undeploy(tx: Transaction, record: InstanceState) -> None:
@@ -219,7 +224,7 @@ def start(tx: Transaction, record: InstanceState) -> None:
     transition = Transition(
         step=Step.START, origin=record.status, success=STARTED, failure=record.status, issued=True
     )
-    tx.move(record, STARTING, transition=transition)
+    tx.move(replace(record, missed=()), STARTING, transition=transition)
     tx.run_step(record.path, Step.START)
 
 
