@@ -202,7 +202,8 @@ class Engine:
         self.held.setdefault(machine, asyncio.Event()).set()
 
     async def advance(self, seconds: float, *, step: float = HEARTBEAT) -> None:
-        """Move the shared clock forward by ``step``s, letting messages flow between steps."""
+        """Move the shared clock ``seconds`` forward, ``step`` by ``step``, letting messages
+        flow between steps (every heartbeat of every agent reaches the DM)."""
         remaining = seconds
         while remaining > 1e-9:
             moved = min(step, remaining)
