@@ -331,3 +331,37 @@ async def test_undeploying_a_machine_runs_the_stop_and_undeploy_recipes_then_end
         assert not await engine.handler.is_machine_running(
             TargetDefinition(id="in-memory", handler="in-memory"), machine_id
         )
+
+
+MACHINE_EXPORTS = """\
+VM {
+\tinstaller: target;
+\texports: ip, zone = eu;
+\tchildren: App;
+}
+App {
+\tinstaller: script;
+\timports: VM.zone, VM.ip;
+}
+"""
+
+
+@scenario
+async def test_a_machine_provides_its_exports_to_its_own_instances_and_to_other_machines(
+    tmp_path: Path,
+) -> None:
+    instances = "".join(
+        f"instance of VM {{\n\tname: {vm};\n\tzone: {zone};\n"
+        f"\tinstance of App {{\n\t\tname: app;\n\t}}\n}}\n"
+        for vm, zone in (("one", "eu"), ("two", "us"))
+    )
+    line = 'echo "$ROBOCONF_INSTANCE_PATH $VM_size ${VM_0_zone:-} ${VM_1_zone:-}" >> "$LOG"\n'
+    recipes = {"App": {"start": line, "update": line}}
+    template = write_template(tmp_path / "t", MACHINE_EXPORTS, instances, recipes)
+    async with running(template, tmp_path) as engine:
+        await engine.start_all()
+        await engine.all_in(S.DEPLOYED_STARTED)
+        # Each app starts as soon as one machine provides VM (its own, at once, so listed first);
+        # the other machine's exports arrive as an update.
+        await engine.logged("/one/app 2 eu us")
+        await engine.logged("/two/app 2 us eu")

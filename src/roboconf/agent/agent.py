@@ -63,7 +63,7 @@ from roboconf.messaging.messages import (
 )
 from roboconf.messaging.transport import Transport
 from roboconf.model import Graph, Instance, InstanceStatus
-from roboconf.model.graph import resolved_installer, super_components
+from roboconf.model.graph import resolved_installer, split_variable, super_components
 from roboconf.model.instances import walk
 from roboconf.model.variables import instance_exports
 from roboconf.plugins.base import ImportChange, Plugin, Provider, StepContext, StepLimits
@@ -221,10 +221,12 @@ class Agent:
         assert self.state is not None
         match message:
             case RequestImport(prefix=prefix):
+                await self._publish_machine(only=prefix)
                 for record in self.state.instances.values():
                     if record.status is STARTED and prefix in record.exports:
                         await self._publish(record.path, only=prefix)
             case Resynchronize():
+                await self._publish_machine()
                 for record in self.state.instances.values():
                     if record.status is STARTED:
                         await self._publish(record.path)
@@ -254,7 +256,38 @@ class Agent:
         events = model_events(self.state.rules, machine, self.scoped_path, self._exports_of)
         for event in events:
             await self._feed(event)
+        await self._machine_started()
         await self._report_all()
+
+    async def _machine_started(self) -> None:
+        """The machine runs as long as its agent does: its own exports are provided at once,
+        to the instances of this agent directly and to peers through messaging."""
+        assert self.state is not None
+        for prefix, values in self._machine_exports().items():
+            await self._feed(
+                ProviderUpdated(prefix=prefix, provider_path=self.scoped_path, values=values)
+            )
+        await self._publish_machine()
+
+    def _machine_exports(self) -> dict[str, dict[str, str | None]]:
+        assert self.machine is not None
+        grouped: dict[str, dict[str, str | None]] = {}
+        for name, value in self._exports_of(self.scoped_path, self.machine).items():
+            grouped.setdefault(split_variable(name)[0], {})[name] = value
+        return grouped
+
+    async def _publish_machine(self, *, only: str | None = None) -> None:
+        if self.machine is None:
+            return
+        for prefix, values in self._machine_exports().items():
+            if only is not None and prefix != only:
+                continue
+            if prefix not in self._answering:
+                self._answering.add(prefix)
+                await self.client.listen_to_export_requests(prefix)
+            await self.client.publish_exports(
+                prefix, self.scoped_path, self.machine.component, values
+            )
 
     async def _add_subtree(self, parent: str, instance: Instance) -> None:
         assert self.state is not None
