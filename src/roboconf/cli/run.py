@@ -197,14 +197,13 @@ async def _wait(
     """Wait until every instance has ``status``; give up early on a PROBLEM while starting."""
 
     def reached(app: Application) -> bool:
-        statuses = [r.status for r in app]
-        if status is STARTED and any(s in STUCK for s in statuses):
+        if status is STARTED and any(app.count(s) for s in STUCK):
             return True
-        return all(s is status for s in statuses)
+        return app.all_in(status)
 
     with console.status(f"{what} {application.name}...", spinner="dots"):
         await dm.wait_until(application.name, reached, timeout_s)
-    return all(r.status is status for r in application)
+    return application.all_in(status)
 
 
 async def _until_interrupted(
@@ -228,7 +227,7 @@ async def _until_interrupted(
             live.update(_screen(application, "undeploying..."))
             await dm.undeploy_all(application.name)
             stop.clear()
-            while not all(r.status is NOT_DEPLOYED for r in application):
+            while not application.all_in(NOT_DEPLOYED):
                 try:
                     async with asyncio.timeout(options.timeout_s):
                         await changes.get()
@@ -240,7 +239,7 @@ async def _until_interrupted(
         dm.unwatch(changes)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-    return 0 if all(r.status is NOT_DEPLOYED for r in application) else 1
+    return 0 if application.all_in(NOT_DEPLOYED) else 1
 
 
 def _screen(application: Application, footer: str) -> Group:

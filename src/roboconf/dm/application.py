@@ -1,13 +1,15 @@
 """An application as the DM holds it: a copy of its template's instances, with what agents report.
 
-Instances are kept flat, by path, in tree order (a parent before its children, siblings in the
-order they were added): records the DM updates as notifications arrive. The frozen model
+Instances are kept flat, by path, with an index of each one's children (siblings in the order
+they were added), so that walking a subtree costs its size, not the application's: records the
+DM updates as notifications arrive. The frozen model
 (:class:`roboconf.model.Instance`) is what they are created from and what is sent to agents.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +61,8 @@ class Application:
         self.template = template
         self.template_dir = template_dir
         self.instances: dict[str, ManagedInstance] = {}
+        self._children: dict[str | None, list[str]] = {}
+        self._counts: Counter[InstanceStatus] = Counter()
         for path, instance in walk(template.instances):
             self._insert(path, instance)
 
@@ -75,12 +79,17 @@ class Application:
         return record
 
     def children(self, path: str | None) -> list[ManagedInstance]:
-        return [r for r in self.instances.values() if r.parent == path]
+        return [self.instances[child] for child in self._children.get(path, ())]
 
     def subtree(self, path: str) -> list[ManagedInstance]:
-        """``path`` and its descendants, parents first."""
-        prefix = path + "/"
-        return [r for p, r in self.instances.items() if p == path or p.startswith(prefix)]
+        """``path`` and its descendants, parents first (depth first, siblings in order)."""
+        found: list[ManagedInstance] = []
+        stack = [path]
+        while stack:
+            current = stack.pop()
+            found.append(self.get(current))
+            stack.extend(reversed(self._children.get(current, ())))
+        return found
 
     def roots(self) -> list[ManagedInstance]:
         return self.children(None)
@@ -93,6 +102,19 @@ class Application:
                 return current
             current = parent_path(current)
         raise InstanceError(f"instance {path!r} is on no machine: no ancestor uses a target")
+
+    def set_status(self, record: ManagedInstance, status: InstanceStatus) -> None:
+        """Change a record's status (keeps the per-status counts right)."""
+        self._counts[record.status] -= 1
+        self._counts[status] += 1
+        record.status = status
+
+    def count(self, status: InstanceStatus) -> int:
+        """How many instances have ``status``: O(1), for waits re-checked after every change."""
+        return self._counts[status]
+
+    def all_in(self, status: InstanceStatus) -> bool:
+        return self._counts[status] == len(self.instances)
 
     def machines(self) -> list[ManagedInstance]:
         return [r for r in self.instances.values() if r.scoped]
@@ -136,10 +158,7 @@ class Application:
         if path in self.instances:
             raise InstanceError(f"an instance {path!r} already exists")
         instance = Instance(name=name, component=component, overrides=dict(overrides or {}))
-        record = self._insert(path, instance)
-        if parent is not None:
-            self._reorder_after_subtree(parent, path)
-        return record
+        return self._insert(path, instance)
 
     def remove_instance(self, path: str) -> None:
         """Remove an instance and its subtree, which must all be NOT_DEPLOYED."""
@@ -151,6 +170,9 @@ class Application:
             )
         for record in subtree:
             del self.instances[record.path]
+            self._counts[record.status] -= 1
+            self._children.pop(record.path, None)
+        self._children[parent_path(path)].remove(path)
 
     def set_overrides(self, path: str, overrides: dict[str, str]) -> None:
         self.get(path).overrides.update(overrides)
@@ -166,29 +188,13 @@ class Application:
             scoped=is_target(resolved_installer(self.graph, instance.component)),
         )
         self.instances[path] = record
+        self._counts[record.status] += 1
+        self._children.setdefault(record.parent, []).append(path)
         return record
 
-    def _reorder_after_subtree(self, parent: str, path: str) -> None:
-        """Keep tree order: move the new record right after its parent's subtree."""
-        record = self.instances.pop(path)
-        ordered: dict[str, ManagedInstance] = {}
-        inside = False
-        placed = False
-        prefix = parent + "/"
-        for key, value in self.instances.items():
-            if key == parent:
-                inside = True
-            elif inside and not key.startswith(prefix) and not placed:
-                ordered[path] = record
-                placed = True
-                inside = False
-            ordered[key] = value
-        if not placed:
-            ordered[path] = record
-        self.instances = ordered
-
     def __iter__(self) -> Iterator[ManagedInstance]:
-        return iter(list(self.instances.values()))
+        """Every instance, parents before their children."""
+        return iter([r for root in self.roots() for r in self.subtree(root.path)])
 
     def copy_record(self, path: str) -> ManagedInstance:
         return dataclasses.replace(self.get(path))

@@ -462,7 +462,8 @@ class DeploymentManager:
                 await self._set(application, record, STARTED, None)
 
     def _model_message(self, application: Application, machine_path: str) -> SetScopedInstance:
-        root = scoped_snapshot(application.graph, application.model(), machine_path)
+        top = "/" + machine_path.split("/")[1]
+        root = scoped_snapshot(application.graph, (application.model_of(top),), machine_path)
         assert root is not None
         descriptor = application.template.descriptor
         return SetScopedInstance(
@@ -491,7 +492,7 @@ class DeploymentManager:
         status: InstanceStatus,
         reason: str | None,
     ) -> None:
-        record.status = status
+        application.set_status(record, status)
         record.reason = reason
         if status is STARTED:
             record.output_tail = ""
