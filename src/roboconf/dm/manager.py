@@ -204,9 +204,14 @@ class DeploymentManager:
     async def deploy_and_start_all(
         self, app: str, under: str | None = None, *, component: str | None = None
     ) -> None:
-        """Request DEPLOYED_STARTED for a subtree (or everything, or a component), top-down."""
+        """Request DEPLOYED_STARTED for a subtree (or everything, or a component), top-down.
+
+        Instances on a machine that cannot be deployed now (lost, in PROBLEM) are skipped."""
         for record in self._selection(app, under, component):
-            await self.request(app, record.path, STARTED)
+            try:
+                await self.request(app, record.path, STARTED)
+            except InstanceError as error:
+                log.warning("%s skipped: %s", record.path, error)
 
     async def stop_all(
         self, app: str, under: str | None = None, *, component: str | None = None
@@ -311,7 +316,13 @@ class DeploymentManager:
 
     async def _deploy_machine(self, application: Application, record: ManagedInstance) -> None:
         """Create the machine (and its ancestor machines) unless it exists or is coming."""
-        if record.status not in (NOT_DEPLOYED,):
+        machine = self._machines.get((application.name, record.path))
+        if record.status is PROBLEM and (machine is None or not machine.up):
+            raise InstanceError(
+                f"machine {record.path!r} is in PROBLEM ({record.reason}): undeploy it to "
+                "create it again, or wait for its agent to come back"
+            )
+        if record.status is not NOT_DEPLOYED:
             return
         if record.parent is not None:
             await self._deploy_machine(
