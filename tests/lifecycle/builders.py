@@ -142,8 +142,11 @@ def render(effect: Effect) -> str:
             return f"run {effect.path} {effect.step.value}"
         case RunStep(change=change) if change is not None:
             sign = "+" if change.added_or_changed else "-"
+            provider = f"{sign}{change.provider_path}"
+            if change.component is not None:
+                provider = f"{provider} ({change.component})"
             values = " ".join(f"{k}={v}" for k, v in sorted(change.values.items()))
-            return f"update {effect.path} <- {change.prefix} {sign}{change.provider_path} {values}"
+            return f"update {effect.path} <- {change.prefix} {provider} {values}"
         case Notify(reason=None):
             return f"notify {effect.path} {short(effect.status)}"
         case Notify():
@@ -218,8 +221,12 @@ def failed(path: str, step: str, reason: str = "exit 1") -> StepFailed:
     return StepFailed(path=path, step=Step(step), reason=reason)
 
 
-def provide(prefix: str, provider: str, values: Values) -> ProviderUpdated:
-    return ProviderUpdated(prefix=prefix, provider_path=provider, values=values)
+def provide(
+    prefix: str, provider: str, values: Values, component: str | None = None
+) -> ProviderUpdated:
+    return ProviderUpdated(
+        prefix=prefix, provider_path=provider, values=values, component=component
+    )
 
 
 def withdraw(prefix: str, provider: str) -> ProviderRemoved:

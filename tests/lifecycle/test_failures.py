@@ -29,6 +29,11 @@ from tests.lifecycle.builders import (
 WITH_DB = {"Db": {OTHER_DB: DB}}
 STARTED = InstanceStatus.DEPLOYED_STARTED
 SICK = HealthCheckFailed(path="/m/srv", reason="port 80 closed")
+HEALTHY = HealthCheckPassed(path="/m/srv")
+#: a failing check cured by a restart that succeeds.
+CURED = (SICK, RestartDue(path="/m/srv"), ok("/m/srv", "start"))
+#: the default restart limit reached.
+FIVE_CURES = CURED * 5
 
 
 def timed_out(path: str, step: str) -> StepTimedOut:
@@ -98,9 +103,85 @@ HEALTH = [
         id="a passing health check brings a PROBLEM instance back and republishes",
         state=("/m/srv Server STARTED",),
         given=(SICK,),
-        event=HealthCheckPassed(path="/m/srv"),
+        event=HEALTHY,
         after="/m/srv STARTED",
         effects=("notify /m/srv STARTED", "publish /m/srv"),
+    ),
+    Row(
+        id="a successful restart keeps the restart count: the next failing check schedules "
+        "the next attempt",
+        state=("/m/srv Server STARTED",),
+        given=CURED,
+        event=SICK,
+        after="/m/srv PROBLEM",
+        effects=(
+            "notify /m/srv PROBLEM: health check failed: port 80 closed",
+            "withdraw /m/srv",
+            "restart /m/srv #2",
+        ),
+    ),
+    Row(
+        id="a check passing on a restarted instance resets its restart count, with no other effect",
+        state=("/m/srv Server STARTED",),
+        given=CURED,
+        event=HEALTHY,
+        after="/m/srv STARTED",
+    ),
+    Row(
+        id="after a check passed on the started instance, a failing one starts the restarts over",
+        state=("/m/srv Server STARTED",),
+        given=(*CURED, HEALTHY),
+        event=SICK,
+        after="/m/srv PROBLEM",
+        effects=(
+            "notify /m/srv PROBLEM: health check failed: port 80 closed",
+            "withdraw /m/srv",
+            "restart /m/srv #1",
+        ),
+    ),
+    Row(
+        id="a check passing on a started instance never restarted changes nothing",
+        state=("/m/srv Server STARTED",),
+        event=HEALTHY,
+        after="/m/srv STARTED",
+    ),
+    Row(
+        id="a check that keeps failing after each restart gives up at the restart limit "
+        "and stays in PROBLEM",
+        state=("/m/srv Server STARTED",),
+        given=FIVE_CURES,
+        event=SICK,
+        after="/m/srv PROBLEM",
+        effects=(
+            "notify /m/srv PROBLEM: health check failed: port 80 closed (gave up after 5 restarts)",
+            "withdraw /m/srv",
+        ),
+    ),
+    Row(
+        id="a request starts the restart count over",
+        state=("/m/srv Server STARTED",),
+        given=(
+            *FIVE_CURES,
+            req("/m/srv", "STOPPED"),
+            ok("/m/srv", "stop"),
+            req("/m/srv", "STARTED"),
+            ok("/m/srv", "start"),
+        ),
+        event=SICK,
+        after="/m/srv PROBLEM",
+        effects=(
+            "notify /m/srv PROBLEM: health check failed: port 80 closed",
+            "withdraw /m/srv",
+            "restart /m/srv #1",
+        ),
+    ),
+    Row(
+        id="a request for DEPLOYED_STARTED after giving up restarts with a fresh count",
+        state=("/m/srv Server STARTED",),
+        given=(*FIVE_CURES, SICK, req("/m/srv", "STARTED")),
+        event=failed("/m/srv", "start"),
+        after="/m/srv PROBLEM",
+        effects=("notify /m/srv PROBLEM: step start failed: exit 1", "restart /m/srv #1"),
     ),
     Row(
         id="a passing health check after a failed stop changes nothing",
@@ -148,6 +229,21 @@ TIMEOUTS = [
         event=timed_out("/m/srv", "start"),
         after="/m/srv PROBLEM",
         effects=("notify /m/srv PROBLEM: step start timed out", "restart /m/srv #1"),
+    ),
+    Row(
+        id="a timeout that says why tells it in the reason",
+        state=("/m/srv Server STARTING",),
+        event=StepTimedOut(
+            path="/m/srv",
+            step=Step.START,
+            reason="scripts/start.sh timed out after 30 s: waiting for port 80",
+        ),
+        after="/m/srv PROBLEM",
+        effects=(
+            "notify /m/srv PROBLEM: step start timed out: scripts/start.sh timed out after 30 s: "
+            "waiting for port 80",
+            "restart /m/srv #1",
+        ),
     ),
     Row(
         id="a stop that times out is PROBLEM",

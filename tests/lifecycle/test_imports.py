@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from roboconf.lifecycle import InstanceAdded, handle, settle
+from roboconf.lifecycle import (
+    HealthCheckFailed,
+    HealthCheckPassed,
+    InstanceAdded,
+    RestartDue,
+    handle,
+    settle,
+)
 from tests.lifecycle.builders import (
     DB,
     OTHER_DB,
     Row,
     check,
     check_settled,
+    failed,
     ok,
     provide,
     rendered,
@@ -21,6 +29,7 @@ from tests.lifecycle.builders import (
 
 WITH_DB = {"Db": {OTHER_DB: DB}}
 DB2 = {"Db.ip": "10.0.0.10", "Db.port": "5432"}
+DB3 = {"Db.ip": "10.0.0.11", "Db.port": "5432"}
 
 ADDED = [
     Row(
@@ -81,6 +90,23 @@ ADDED = [
         after="/m/web STARTED",
     ),
     Row(
+        id="the provider's component reaches the update it triggers",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        event=provide("Db", "/o/db2", DB2, component="MyDb"),
+        after="/m/web STARTED",
+        effects=("update /m/web <- Db +/o/db2 (MyDb) Db.ip=10.0.0.10 Db.port=5432",),
+    ),
+    Row(
+        id="a republish that does not name the component keeps the last known one",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        given=(provide("Db", "/o/db2", DB2, component="MyDb"),),
+        event=provide("Db", "/o/db2", DB3),
+        after="/m/web STARTED",
+        effects=("update /m/web <- Db +/o/db2 (MyDb) Db.ip=10.0.0.11 Db.port=5432",),
+    ),
+    Row(
         id="a wildcard import keeps every variable of the prefix",
         state=("/m/front Front STARTED",),
         providers={"Web": {"/o/web": {"Web.ip": "10.0.0.2", "Web.port": "8080"}}},
@@ -96,7 +122,7 @@ ADDED = [
         effects=(
             "notify /m/n1 STARTED",
             "publish /m/n1",
-            "update /m/n2 <- Node +/m/n1 Node.ip=None Node.rank=1",
+            "update /m/n2 <- Node +/m/n1 (Node) Node.ip=None Node.rank=1",
         ),
     ),
     Row(
@@ -133,6 +159,15 @@ REMOVED = [
         event=withdraw("Db", "/o/db2"),
         after="/m/web STARTED",
         effects=("update /m/web <- Db -/o/db2 Db.ip=10.0.0.10 Db.port=5432",),
+    ),
+    Row(
+        id="a removed provider's update tells its last known component",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        given=(provide("Db", "/o/db2", DB2, component="MyDb"),),
+        event=withdraw("Db", "/o/db2"),
+        after="/m/web STARTED",
+        effects=("update /m/web <- Db -/o/db2 (MyDb) Db.ip=10.0.0.10 Db.port=5432",),
     ),
     Row(
         id="last provider of an optional prefix removed runs update",
@@ -203,6 +238,95 @@ REMOVED = [
 
 @table(REMOVED)
 def test_provider_removed(row: Row) -> None:
+    check(row)
+
+
+WEB_SICK = HealthCheckFailed(path="/m/web", reason="down")
+
+MISSED = [
+    Row(
+        id="changes missed by a restart that fails are replayed when a health check then passes",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        given=(
+            WEB_SICK,
+            RestartDue(path="/m/web"),
+            provide("Db", "/o/db2", DB2),
+            failed("/m/web", "start"),
+        ),
+        event=HealthCheckPassed(path="/m/web"),
+        after="/m/web STARTED",
+        effects=(
+            "notify /m/web STARTED",
+            "publish /m/web",
+            "update /m/web <- Db +/o/db2 Db.ip=10.0.0.10 Db.port=5432",
+        ),
+    ),
+    Row(
+        id="a change reaching an instance in PROBLEM after a failed check is replayed "
+        "when the check passes",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        given=(WEB_SICK, provide("Cache", "/o/cache", {"Cache.host": "c1"})),
+        event=HealthCheckPassed(path="/m/web"),
+        after="/m/web STARTED",
+        effects=(
+            "notify /m/web STARTED",
+            "publish /m/web",
+            "update /m/web <- Cache +/o/cache Cache.host=c1",
+        ),
+    ),
+    Row(
+        id="several changes of one provider missed are replayed as the latest one",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        given=(WEB_SICK, provide("Db", "/o/db2", DB2), provide("Db", "/o/db2", DB3)),
+        event=HealthCheckPassed(path="/m/web"),
+        after="/m/web STARTED",
+        effects=(
+            "notify /m/web STARTED",
+            "publish /m/web",
+            "update /m/web <- Db +/o/db2 Db.ip=10.0.0.11 Db.port=5432",
+        ),
+    ),
+    Row(
+        id="a restart drops the changes missed in PROBLEM: its start reads the current imports",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        given=(WEB_SICK, provide("Db", "/o/db2", DB2), RestartDue(path="/m/web")),
+        event=ok("/m/web", "start"),
+        after="/m/web STARTED",
+        effects=("notify /m/web STARTED", "publish /m/web"),
+    ),
+    Row(
+        id="a start that fails back to DEPLOYED_STOPPED drops the changes it missed",
+        state=("/m/web Web STOPPED",),
+        providers=WITH_DB,
+        given=(
+            req("/m/web", "STARTED"),
+            provide("Db", "/o/db2", DB2),
+            failed("/m/web", "start"),
+            req("/m/web", "STARTED"),
+        ),
+        event=ok("/m/web", "start"),
+        after="/m/web STARTED",
+        effects=("notify /m/web STARTED", "publish /m/web"),
+    ),
+    Row(
+        id="a mandatory provider lost in PROBLEM: a passing check stops the instance for "
+        "its imports, its missed changes dropped",
+        state=("/m/web Web STARTED",),
+        providers=WITH_DB,
+        given=(WEB_SICK, withdraw("Db", OTHER_DB)),
+        event=HealthCheckPassed(path="/m/web"),
+        after="/m/web STOPPING",
+        effects=("notify /m/web STOPPING", "run /m/web stop"),
+    ),
+]
+
+
+@table(MISSED)
+def test_changes_a_running_process_missed(row: Row) -> None:
     check(row)
 
 

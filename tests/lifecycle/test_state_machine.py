@@ -30,11 +30,13 @@ from roboconf.lifecycle import (
     PublishExports,
     RestartDue,
     RunStep,
+    ScheduleRestart,
     StateRequested,
     Step,
     StepFailed,
     StepSucceeded,
     StepTimedOut,
+    Values,
     WithdrawExports,
     handle,
 )
@@ -87,6 +89,8 @@ class LifeCycle(RuleBasedStateMachine):
         self.state = world(*LINES)
         self.published: set[str] = set()
         self.pending: list[RunStep] = []
+        #: what each instance's process was told of its imports: at start, then by updates.
+        self.told: dict[str, dict[str, dict[str, Values]]] = {}
 
     # -- playing the shell -----------------------------------------------------------------
 
@@ -106,6 +110,25 @@ class LifeCycle(RuleBasedStateMachine):
             case RunStep():
                 assert effect.step is not Step.CHECK
                 self.pending.append(effect)
+                self.tell(effect)
+            case ScheduleRestart():
+                assert 1 <= effect.attempt <= self.state.restart_limit
+
+    def tell(self, step: RunStep) -> None:
+        """A recipe reads the imports when it runs (``start``) or hears of one change
+        (``update``)."""
+        if step.step is Step.START:
+            imports = self.state.instances[step.path].imports
+            self.told[step.path] = {prefix: dict(known) for prefix, known in imports.items()}
+        elif step.change is not None:
+            change = step.change
+            known = self.told.setdefault(step.path, {}).setdefault(change.prefix, {})
+            if change.added_or_changed:
+                known[change.provider_path] = change.values
+            else:
+                known.pop(change.provider_path, None)
+            if not known:
+                del self.told[step.path][change.prefix]
 
     def answer(self, index: int, outcome: str) -> None:
         step = self.pending.pop(index % len(self.pending))
@@ -224,9 +247,24 @@ class LifeCycle(RuleBasedStateMachine):
                 assert (record.path, transition.step) in asked, record.path
 
     @invariant()
-    def only_a_starting_instance_holds_missed_import_changes(self) -> None:
+    def started_instances_were_told_their_current_imports(self) -> None:
+        """No import change is lost for a running process, none is replayed wrongly."""
+        for path, record in self.state.instances.items():
+            if record.status is STARTED:
+                assert self.told.get(path) == record.imports, path
+
+    @invariant()
+    def only_an_instance_that_may_land_started_without_start_holds_missed_changes(self) -> None:
+        """STARTING, or in a PROBLEM a passing health check may end."""
         for record in self.state.instances.values():
-            assert not record.missed or record.status is InstanceStatus.STARTING, record.path
+            if record.missed:
+                starting = record.status is InstanceStatus.STARTING
+                curable = record.status is InstanceStatus.PROBLEM and record.failed_step in (
+                    Step.CHECK,
+                    Step.START,
+                    Step.UPDATE,
+                )
+                assert starting or curable, record.path
 
     @invariant()
     def imports_match_what_the_agent_knows(self) -> None:

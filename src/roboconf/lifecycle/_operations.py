@@ -22,6 +22,14 @@ Decisions (spec 20 leaves them open):
 - PROBLEM after a failed or timed-out deploy/undeploy means "files uncertain": a request
   redeploys or undeploys. After anything else it means "maybe running": a request for
   DEPLOYED_STARTED runs ``start``, the others run ``stop`` first.
+- Restart policy: a PROBLEM caused by a health check, a ``start`` or an ``update`` schedules
+  a restart (``start`` again, back-off chosen by the shell from the attempt number). The
+  count survives a successful restart: it starts over only when a health check passes on
+  the started instance, or on a request. After ``restart_limit`` restarts the instance
+  stays in PROBLEM, its reason ending "(gave up after N restarts)".
+- Import changes that reach an instance while ``start`` runs, or while it is in a PROBLEM
+  a passing health check may end, are replayed as updates when it lands DEPLOYED_STARTED
+  (the latest per provider), and dropped when ``start`` runs again or it goes elsewhere.
 """
 
 from __future__ import annotations
@@ -66,7 +74,10 @@ class _Readiness(enum.Enum):
 
 
 def request(tx: Transaction, record: InstanceState, target: InstanceStatus) -> None:
-    """A requested state: applied now, or queued behind what the instance is doing."""
+    """A requested state: applied now, or queued behind what the instance is doing. A request
+    takes the instance out of the restart policy's hands: its restart count starts over."""
+    if record.restarts:
+        record = tx.put(replace(record, restarts=0))
     if record.transition is not None or record.queued:
         last = record.queued[-1] if record.queued else _heading(record)
         if last is not target:
@@ -114,7 +125,7 @@ def _apply_to_problem(tx: Transaction, record: InstanceState, target: InstanceSt
         else:
             deploy(tx, record, target)
     elif target is STARTED:
-        start(tx, tx.put(replace(record, restarts=0)))
+        start(tx, record)
     else:
         record = _lower_descendants(tx, record, target)
         stop(tx, record, landing=STOPPED, then=NOT_DEPLOYED if target is NOT_DEPLOYED else None)
@@ -230,14 +241,15 @@ def start(tx: Transaction, record: InstanceState) -> None:
 
 def land_started(tx: Transaction, record: InstanceState) -> None:
     """The instance runs (start succeeded, health came back): DEPLOYED_STARTED if its parent
-    still runs and its imports are still complete, else it is stopped again."""
+    still runs and its imports are still complete, else it is stopped again. The restart count
+    is kept: only a passing health check (or a request) shows that the restarts are over."""
     if not tx.state.parent_started(record):
         stop(tx, record, landing=WAITING)
     elif tx.state.missing_prefixes(record):
         stop(tx, record, landing=UNRESOLVED)
     else:
         missed = record.missed
-        record = tx.move(replace(record, missed=(), restarts=0), STARTED)
+        record = tx.move(record, STARTED)
         for change in _latest(missed):
             tx.run_step(record.path, Step.UPDATE, change)
         for path in record.children:

@@ -27,6 +27,9 @@ from roboconf.model.types import InstanceStatus
 
 STARTED = InstanceStatus.DEPLOYED_STARTED
 
+#: the states an instance may leave for DEPLOYED_STARTED without running ``start`` again.
+_MAY_LAND_STARTED = frozenset({InstanceStatus.STARTING, InstanceStatus.PROBLEM})
+
 
 class Transaction:
     def __init__(self, state: AgentState) -> None:
@@ -54,7 +57,9 @@ class Transaction:
         queued: tuple[InstanceStatus, ...] | None = None,
     ) -> InstanceState:
         """Give ``record`` a new state, and tell the DM. Entering DEPLOYED_STARTED publishes
-        the exports, leaving it withdraws them: exports are published iff started."""
+        the exports, leaving it withdraws them: exports are published iff started. The import
+        changes the instance missed are kept only while it may land DEPLOYED_STARTED without
+        a new ``start`` (STARTING, PROBLEM): its next ``start`` reads the current imports."""
         moved = self.put(
             replace(
                 record,
@@ -63,6 +68,7 @@ class Transaction:
                 reason=reason,
                 failed_step=failed_step,
                 queued=record.queued if queued is None else queued,
+                missed=record.missed if status in _MAY_LAND_STARTED else (),
             )
         )
         before = record.status
@@ -96,7 +102,12 @@ class Transaction:
         self.effects.append(PublishExports(path=record.path))
         for prefix, values in record.exports.items():
             self.internal.append(
-                ProviderUpdated(prefix=prefix, provider_path=record.path, values=values)
+                ProviderUpdated(
+                    prefix=prefix,
+                    provider_path=record.path,
+                    values=values,
+                    component=record.component,
+                )
             )
 
     def _withdraw(self, record: InstanceState) -> None:

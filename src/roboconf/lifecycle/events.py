@@ -39,19 +39,23 @@ class StepFailed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepTimedOut:
-    """The shell gave up on a step (and cancelled it)."""
+    """The shell gave up on a step (and cancelled it). ``reason`` may say more (the time limit,
+    the last line of output)."""
 
     path: str
     step: Step
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProviderUpdated:
-    """A provider published its values for ``prefix`` (first time, or again)."""
+    """A provider published its values for ``prefix`` (first time, or again). ``component`` is
+    the provider's component, when the publication says."""
 
     prefix: str
     provider_path: str
     values: Values
+    component: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +74,9 @@ class HealthCheckFailed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HealthCheckPassed:
+    """A passing check: it brings a PROBLEM instance back, and tells that a started one is
+    healthy (which resets its restart count)."""
+
     path: str
 
 

@@ -109,6 +109,7 @@ def restore(
             own = rules[seed.component].exports if seed.exports is None else by_prefix(seed.exports)
             for prefix, values in own.items():
                 state.providers.setdefault(prefix, {})[seed.path] = dict(values)
+                state.provider_components[(prefix, seed.path)] = seed.component
     for seed in seeds:
         known_parent = seed.parent is None or seed.parent == scoped_path
         if not known_parent and seed.parent not in state.instances:

@@ -4,10 +4,12 @@ Event-triggered transitions are dispatched here; state-triggered rules (replayin
 running the steps that waited for descendants, the chain reactions of this agent's own
 exports) then run until nothing changes. Nothing here raises on a bad request: illegal moves
 change nothing and say why in a Refused effect. Stale events (a result for a step that is not
-running, a health report for an instance that is not started) are ignored.
+running, a failing health check for an instance that is not started) are ignored.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from roboconf.lifecycle import _operations as ops
 from roboconf.lifecycle._imports import provider_removed, provider_updated
@@ -82,9 +84,7 @@ def _dispatch(tx: Transaction, event: Event) -> None:
             if record is not None and record.status is ops.STARTED:
                 ops.problem(tx, record, f"health check failed: {event.reason}", Step.CHECK)
         case HealthCheckPassed():
-            record = _restartable(tx, event.path)
-            if record is not None:
-                ops.land_started(tx, record)
+            _healthy(tx, event.path)
         case RestartDue():
             record = _restartable(tx, event.path)
             if record is not None:
@@ -93,6 +93,19 @@ def _dispatch(tx: Transaction, event: Event) -> None:
             _added(tx, event)
         case InstanceRemoved():
             _removed(tx, event)
+
+
+def _healthy(tx: Transaction, path: str) -> None:
+    """A passing check: a started instance is healthy (its restarts are over), one in a
+    PROBLEM that restarting may cure is running again."""
+    record = tx.state.instances.get(path)
+    if record is not None and record.status is ops.STARTED:
+        if record.restarts:
+            tx.put(replace(record, restarts=0))
+        return
+    record = _restartable(tx, path)
+    if record is not None:
+        ops.land_started(tx, record)
 
 
 def _restartable(tx: Transaction, path: str) -> InstanceState | None:
@@ -164,6 +177,8 @@ def _failed(tx: Transaction, event: StepFailed) -> None:
 
 def _timed_out(tx: Transaction, event: StepTimedOut) -> None:
     reason = f"step {event.step.value} timed out"
+    if event.reason:
+        reason = f"{reason}: {event.reason}"
     record: InstanceState | None
     if event.step is Step.UPDATE:
         record = tx.state.instances.get(event.path)

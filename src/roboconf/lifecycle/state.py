@@ -36,12 +36,14 @@ class Step(enum.Enum):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ImportChange:
     """What an ``update`` step is told: which provider of which prefix came, changed or left,
-    and its values (the last known ones when it left)."""
+    and its values (the last known ones when it left). ``component`` is the provider's
+    component when known."""
 
     prefix: str
     provider_path: str
     added_or_changed: bool
     values: Values
+    component: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,9 +68,13 @@ class InstanceState:
 
     ``queued`` holds requested states waiting for the current transition (or for the parent to
     be deployed), replayed in order. ``reason`` and ``failed_step`` tell the last failure and
-    are cleared by the next change of state. ``missed`` holds the import changes that arrived
-    while the ``start`` step ran (replayed as updates once started); ``restarts`` counts the
-    restarts scheduled since the instance was last started.
+    are cleared by the next change of state. ``missed`` holds the import changes the
+    instance's process has not been told about: those that arrived while ``start`` ran or while
+    it is in a PROBLEM it may come back from without a new ``start`` (a passing health check).
+    They are replayed as updates when it lands DEPLOYED_STARTED, and dropped when ``start`` runs
+    again (it reads the current imports) or when it goes anywhere else. ``restarts`` counts the
+    restarts scheduled since the instance was last known healthy (a health check passing while
+    it is started) or since the last request.
     """
 
     path: str
@@ -93,8 +99,9 @@ class AgentState:
     ``scoped_path`` is the agent's machine (the root of its subtree): it is not in
     ``instances`` and counts as started. Any parent missing from ``instances`` counts the same,
     so a whole application can be held in one state (``scoped_path`` None) for plans and
-    simulations. ``providers`` is prefix → provider path → values; ``importers`` is prefix →
-    the paths of the instances importing it (insertion-ordered).
+    simulations. ``providers`` is prefix → provider path → values; ``provider_components`` is
+    (prefix, provider path) → the provider's component, when its publication said;
+    ``importers`` is prefix → the paths of the instances importing it (insertion-ordered).
     """
 
     rules: Mapping[str, ComponentRules]
@@ -102,6 +109,7 @@ class AgentState:
     restart_limit: int = 5
     instances: dict[str, InstanceState] = field(default_factory=dict)
     providers: dict[str, dict[str, Values]] = field(default_factory=dict)
+    provider_components: dict[tuple[str, str], str] = field(default_factory=dict)
     importers: dict[str, dict[str, None]] = field(default_factory=dict)
 
     def copy(self) -> AgentState:
@@ -112,6 +120,7 @@ class AgentState:
             restart_limit=self.restart_limit,
             instances=dict(self.instances),
             providers={prefix: dict(known) for prefix, known in self.providers.items()},
+            provider_components=dict(self.provider_components),
             importers={prefix: dict(paths) for prefix, paths in self.importers.items()},
         )
 
