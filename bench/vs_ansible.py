@@ -16,7 +16,7 @@ hosts (default 100), each timed as a whole process, from its start to its exit, 
 
 Prints the medians of several runs (alternating the tools), the ratio, and the machine.
 
-    python bench/vs_ansible.py [--hosts 100] [--runs 3] [--modules raw] [--json results.json]
+    python bench/vs_ansible.py [--hosts 100] [--runs 5] [--modules raw] [--json results.json]
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def run_ansible(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--modules", default="raw", help=f"Ansible modules running the scripts: {MODULES}"
     )
