@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +224,7 @@ class Stack:
 
 
 @asynccontextmanager
-async def stack(root: Path, *, simulate: bool, heartbeat_s: float) -> Any:
+async def stack(root: Path, *, simulate: bool, heartbeat_s: float) -> AsyncIterator[Stack]:
     load = load_template(root)
     if not load.ok or load.template is None:
         errors = [d.render() for d in load.diagnostics if d.is_error]
@@ -259,7 +259,8 @@ async def stack(root: Path, *, simulate: bool, heartbeat_s: float) -> Any:
                 settings=DmSettings(heartbeat_period_s=heartbeat_s),
             ) as dm,
         ):
-            application = await dm.create_application(load.template.name, load.template, root)
+            name = load.template.name or root.name
+            application = await dm.create_application(name, load.template, root)
             yield Stack(router=router, dm=dm, application=application, agents=agents)
 
 
