@@ -153,11 +153,13 @@ def providers(prefix: str, variables: list[dict[str, str]]) -> dict[str, str]:
     return env
 
 
-def change(status: str, prefix: str, path: str, values: dict[str, str]) -> dict[str, str]:
+def change(status: str, path: str, values: dict[str, str]) -> dict[str, str]:
+    """The ``update`` variables; the changed component is the provider's (as in Roboconf), not
+    the prefix: every provider here is a WebServer, imported as Server and as Clustered."""
     return {
         "ROBOCONF_UPDATE_STATUS": status,
         "ROBOCONF_IMPORT_CHANGED_INSTANCE_PATH": path,
-        "ROBOCONF_IMPORT_CHANGED_COMPONENT": prefix,
+        "ROBOCONF_IMPORT_CHANGED_COMPONENT": "WebServer",
         **{f"ROBOCONF_IMPORT_CHANGED_{name}": value for name, value in values.items()},
     }
 
@@ -290,25 +292,25 @@ async def test_recipes_see_their_exports_ancestors_imports_and_identity_with_exa
                 **lb,
                 **providers("Server", server[:1]),
                 **providers("Clustered", clustered),
-                **change(stopped, "Server", "/vm/web 2", server_change),
+                **change(stopped, "/vm/web 2", server_change),
             },
             {
                 **lb,
                 **providers("Server", server[:1]),
                 **providers("Clustered", clustered[:1]),
-                **change(stopped, "Clustered", "/vm/web 2", clustered_change),
+                **change(stopped, "/vm/web 2", clustered_change),
             },
             {
                 **lb,
                 **providers("Server", server),
                 **providers("Clustered", clustered[:1]),
-                **change(started, "Server", "/vm/web 2", server_change),
+                **change(started, "/vm/web 2", server_change),
             },
             {
                 **lb,
                 **providers("Server", server),
                 **providers("Clustered", clustered),
-                **change(started, "Clustered", "/vm/web 2", clustered_change),
+                **change(started, "/vm/web 2", clustered_change),
             },
         ]
         clustered_first = [
@@ -316,25 +318,25 @@ async def test_recipes_see_their_exports_ancestors_imports_and_identity_with_exa
                 **lb,
                 **providers("Server", server),
                 **providers("Clustered", clustered[:1]),
-                **change(stopped, "Clustered", "/vm/web 2", clustered_change),
+                **change(stopped, "/vm/web 2", clustered_change),
             },
             {
                 **lb,
                 **providers("Server", server[:1]),
                 **providers("Clustered", clustered[:1]),
-                **change(stopped, "Server", "/vm/web 2", server_change),
+                **change(stopped, "/vm/web 2", server_change),
             },
             {
                 **lb,
                 **providers("Server", server[:1]),
                 **providers("Clustered", clustered),
-                **change(started, "Clustered", "/vm/web 2", clustered_change),
+                **change(started, "/vm/web 2", clustered_change),
             },
             {
                 **lb,
                 **providers("Server", server),
                 **providers("Clustered", clustered),
-                **change(started, "Server", "/vm/web 2", server_change),
+                **change(started, "/vm/web 2", server_change),
             },
         ]
         assert updates in (server_first, clustered_first)

@@ -196,8 +196,10 @@ class Agent:
         match item:
             case ChangeInstanceState(path=path, requested=requested):
                 return StateRequested(path=path, target=requested)
-            case AddImport(prefix=prefix, exporter_path=path, values=values):
-                return ProviderUpdated(prefix=prefix, provider_path=path, values=values)
+            case AddImport(prefix=prefix, exporter_path=path, component=component, values=values):
+                return ProviderUpdated(
+                    prefix=prefix, provider_path=path, values=values, component=component
+                )
             case RemoveImport(prefix=prefix, exporter_path=path):
                 return ProviderRemoved(prefix=prefix, provider_path=path)
             case RemoveInstance(path=path):
@@ -265,7 +267,12 @@ class Agent:
         assert self.state is not None
         for prefix, values in self._machine_exports().items():
             await self._feed(
-                ProviderUpdated(prefix=prefix, provider_path=self.scoped_path, values=values)
+                ProviderUpdated(
+                    prefix=prefix,
+                    provider_path=self.scoped_path,
+                    values=values,
+                    component=self.machine.component if self.machine else None,
+                )
             )
         await self._publish_machine()
 
@@ -370,7 +377,7 @@ class Agent:
         if result.ok:
             return StepSucceeded(path=path, step=step)
         if result.timed_out:
-            return StepTimedOut(path=path, step=step)
+            return StepTimedOut(path=path, step=step, reason=result.reason)
         log.warning("%s: %s failed: %s", path, step.value, result.reason)
         return StepFailed(path=path, step=step, reason=result.reason)
 
@@ -387,7 +394,7 @@ class Agent:
             result = await self._plugin(context.installer).run("check", context)
             if not result.executed:
                 continue
-            if result.ok and record.status is InstanceStatus.PROBLEM:
+            if result.ok and (record.status is InstanceStatus.PROBLEM or record.restarts):
                 await self._feed(HealthCheckPassed(path=record.path))
             elif not result.ok and record.status is STARTED:
                 self._outputs[record.path] = result.output
@@ -418,7 +425,11 @@ class Agent:
         }
         imports = {
             prefix: [
-                Provider(path=provider, variables=values)
+                Provider(
+                    path=provider,
+                    component=self.state.provider_components.get((prefix, provider)),
+                    variables=values,
+                )
                 for provider, values in record.imports.get(prefix, {}).items()
             ]
             for prefix in self.state.rules[record.component].imports
@@ -427,7 +438,9 @@ class Agent:
         if change is not None:
             plugin_change = ImportChange(
                 prefix=change.prefix,
-                provider=Provider(path=change.provider_path, variables=change.values),
+                provider=Provider(
+                    path=change.provider_path, component=change.component, variables=change.values
+                ),
                 removed=not change.added_or_changed,
             )
         return StepContext(
