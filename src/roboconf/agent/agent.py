@@ -131,6 +131,9 @@ class Agent:
         self.state: AgentState | None = None
         self._inbox: asyncio.Queue[_Inbox] = asyncio.Queue()
         self._outputs: dict[str, str] = {}
+        self._provider_lists: dict[
+            tuple[str, str], tuple[Mapping[str, Mapping[str, str | None]], tuple[Provider, ...]]
+        ] = {}
         self._listening: set[str] = set()
         self._answering: set[str] = set()
         self._group: asyncio.TaskGroup | None = None
@@ -424,14 +427,7 @@ class Agent:
             name: value for values in record.exports.values() for name, value in values.items()
         }
         imports = {
-            prefix: [
-                Provider(
-                    path=provider,
-                    component=self.state.provider_components.get((prefix, provider)),
-                    variables=values,
-                )
-                for provider, values in record.imports.get(prefix, {}).items()
-            ]
+            prefix: self._providers(path, prefix, record.imports.get(prefix, {}))
             for prefix in self.state.rules[record.component].imports
         }
         plugin_change = None
@@ -458,6 +454,24 @@ class Agent:
             environment=self.settings.environment,
             limits=self.settings.limits,
         )
+
+    def _providers(
+        self, path: str, prefix: str, known: Mapping[str, Mapping[str, str | None]]
+    ) -> tuple[Provider, ...]:
+        """The providers a recipe sees, rebuilt only when the importer's mapping for ``prefix``
+        was replaced (records are frozen): an importer of thousands pays per change, not per
+        provider and change."""
+        cached = self._provider_lists.get((path, prefix))
+        if cached is not None and cached[0] is known:
+            return cached[1]
+        assert self.state is not None
+        components = self.state.provider_components
+        providers = tuple(
+            Provider(path=provider, component=components.get((prefix, provider)), variables=values)
+            for provider, values in known.items()
+        )
+        self._provider_lists[(path, prefix)] = (known, providers)
+        return providers
 
     def _recipe_dirs(self, component: str) -> tuple[Path, ...]:
         root = self.settings.recipes_root

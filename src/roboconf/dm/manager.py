@@ -87,6 +87,14 @@ class _Machine:
     outbox: list[Message] = field(default_factory=list)
 
 
+@dataclass(slots=True, kw_only=True)
+class _Drain:
+    """A machine being undeployed waits until its agent has undeployed these instances."""
+
+    remaining: set[str]
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class DeploymentManager:
     """Use it as ``async with DeploymentManager(...) as dm:``; leaving stops its tasks."""
 
@@ -106,6 +114,7 @@ class DeploymentManager:
         self._rules: dict[str, dict[str, ComponentRules]] = {}
         self._targets: dict[str, TargetAssociations] = {}
         self._machines: dict[tuple[str, str], _Machine] = {}
+        self._draining: dict[tuple[str, str], _Drain] = {}
         self._watchers: list[asyncio.Queue[DmEvent]] = []
         self._changed = asyncio.Condition()
         self._group: asyncio.TaskGroup | None = None
@@ -370,21 +379,24 @@ class DeploymentManager:
         await asyncio.gather(*(self._undeploy_machine(application, n) for n in nested))
         await self._set(application, record, UNDEPLOYING, None)
         held = self._held_by(application, record.path)
-        if machine is not None and machine.up:
-            for child in application.children(record.path):
-                if not child.scoped and child.status is not NOT_DEPLOYED:
-                    await self._send(
-                        application,
-                        record.path,
-                        ChangeInstanceState(path=child.path, requested=NOT_DEPLOYED),
-                    )
-            done = await self.wait_until(
-                application.name,
-                lambda _app: all(r.status is NOT_DEPLOYED for r in held),
-                self.settings.undeploy_timeout_s,
-            )
-            if not done:
+        remaining = {r.path for r in held if r.status is not NOT_DEPLOYED}
+        if machine is not None and machine.up and remaining:
+            key = (application.name, record.path)
+            drained = self._draining[key] = _Drain(remaining=remaining)
+            try:
+                for child in application.children(record.path):
+                    if not child.scoped and child.status is not NOT_DEPLOYED:
+                        await self._send(
+                            application,
+                            record.path,
+                            ChangeInstanceState(path=child.path, requested=NOT_DEPLOYED),
+                        )
+                async with asyncio.timeout(self.settings.undeploy_timeout_s):
+                    await drained.done.wait()
+            except TimeoutError:
                 log.warning("%s: its instances were not all undeployed in time", record.path)
+            finally:
+                del self._draining[key]
         await self._withdraw_on_behalf(application, [record, *held])
         if machine is not None and record.machine_id is not None:
             handler = self.handlers.get(machine.target.handler)
@@ -401,6 +413,14 @@ class DeploymentManager:
             if instance.status is not NOT_DEPLOYED:
                 await self._set(application, instance, NOT_DEPLOYED, None)
         await self._set(application, record, NOT_DEPLOYED, None)
+
+    def _drained(self, application: Application, record: ManagedInstance) -> None:
+        """One more instance of a machine being undeployed is down: the last one ends the wait."""
+        drained = self._draining.get((application.name, application.scoped_path(record.path)))
+        if drained is not None:
+            drained.remaining.discard(record.path)
+            if not drained.remaining:
+                drained.done.set()
 
     def _held_by(self, application: Application, machine_path: str) -> list[ManagedInstance]:
         """The instances a machine's agent runs (not the machine, not nested machines)."""
@@ -504,6 +524,8 @@ class DeploymentManager:
         reason: str | None,
     ) -> None:
         application.set_status(record, status)
+        if self._draining and status is NOT_DEPLOYED and not record.scoped:
+            self._drained(application, record)
         record.reason = reason
         if status is STARTED:
             record.output_tail = ""
