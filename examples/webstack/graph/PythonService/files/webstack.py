@@ -7,8 +7,9 @@ PREFIX FILE`` (writes the providers of an imported prefix, read from the script 
 environment, to a JSON file a server watches). As a module it gives the servers their HTTP basics
 (:class:`JsonHandler`, :class:`WatchedJson`, :func:`serve`).
 
-An identical copy ships in each component's ``files/`` folder, because a recipe folder travels
-alone to its agent's machine. Python standard library only.
+It lives in the recipes of ``PythonService``, which the three servers extend: the script
+plug-in merges a component's recipe folder over its super components', so each server's work
+folder holds this file next to its own. Python standard library only.
 
 State lives in the instance's work dir: the parent of ``ROBOCONF_FILES_DIR`` (the engine's
 per-instance copy of the recipe folder), or the recipe folder itself when the scripts are run by

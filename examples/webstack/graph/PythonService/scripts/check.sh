@@ -1,3 +1,3 @@
 #!/usr/bin/env bash
-# Database, check: succeed iff the key-value store answers /health.
+# Every server, check: succeed iff the server answers /health.
 exec python3 "$(dirname "$0")/../files/webstack.py" check
