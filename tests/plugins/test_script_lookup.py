@@ -88,6 +88,28 @@ def test_a_component_inherits_the_recipes_it_does_not_redefine(tmp_path: Path) -
     assert (deploy.output, start.output) == ("base deploy", "own start")
 
 
+def test_a_deploy_may_write_the_script_of_a_later_step(tmp_path: Path) -> None:
+    body = "printf '#!/bin/sh\\necho made\\n' > start.sh\n"
+    script(tmp_path / "recipes" / "App", "deploy.sh", body)
+    ctx = context(tmp_path)
+    plugin = ScriptPlugin()
+    assert asyncio.run(plugin.run("deploy", ctx)).ok
+    assert asyncio.run(plugin.run("start", ctx)).output == "made"
+
+
+def test_a_new_deploy_finds_the_recipes_anew(tmp_path: Path) -> None:
+    recipes = tmp_path / "recipes" / "App"
+    script(recipes, "deploy.sh", "exit 0\n")
+    ctx = context(tmp_path)
+    plugin = ScriptPlugin()
+    assert asyncio.run(plugin.run("deploy", ctx)).ok
+    assert not asyncio.run(plugin.run("check", ctx)).executed
+    script(recipes, "check.sh", "echo checked\n")
+    assert not asyncio.run(plugin.run("check", ctx)).executed, "the recipes of the last deploy"
+    assert asyncio.run(plugin.run("deploy", ctx)).ok
+    assert asyncio.run(plugin.run("check", ctx)).output == "checked"
+
+
 TEMPLATE = """\
 #!/bin/bash
 # {{name}} ({{component}}) at {{path}}, step {{step}}

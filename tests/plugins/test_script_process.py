@@ -126,6 +126,8 @@ def test_a_cancelled_step_leaves_no_process(tmp_path: Path) -> None:
             step.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await step
+        leader = pids(pid_file)[0]
+        assert not Path(f"/proc/{leader}").exists(), "the recipe is reaped, not left a zombie"
 
     asyncio.run(cancel_when_started())
 

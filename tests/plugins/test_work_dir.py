@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from roboconf.plugins import LoggerPlugin, ScriptPlugin, StepLimits
+from roboconf.plugins.recipes import SMALL_BYTES, SMALL_ENTRIES, is_small
 from roboconf.plugins.workdir import inside, work_dir, work_dir_name
 from tests.plugins.helpers import context, read_env_dump, script, write
 
@@ -111,6 +113,76 @@ def test_recipes_are_copied_at_deploy_executable_and_removed_after_undeploy(
     assert (ctx.work_dir / "scripts" / "deploy.sh").stat().st_mode & 0o100
     assert asyncio.run(plugin.run("undeploy", ctx)).ok
     assert not ctx.work_dir.exists()
+
+
+def files(root: Path) -> dict[Path, bytes]:
+    return {path.relative_to(root): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+
+def small_recipes(root: Path) -> None:
+    write(root / "files" / "app.conf", "x=1\n")
+
+
+def many_files(root: Path) -> None:
+    for index in range(SMALL_ENTRIES + 10):
+        write(root / "files" / f"{index}.txt", f"{index}\n")
+
+
+def one_big_file(root: Path) -> None:
+    write(root / "tree" / "big.bin", "x" * (SMALL_BYTES + 1))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(small_recipes, id="small recipes (copied and removed on the loop)"),
+        pytest.param(many_files, id="many files (copied and removed in a thread)"),
+        pytest.param(one_big_file, id="a big file (copied and removed in a thread)"),
+    ],
+)
+def test_recipes_of_any_size_are_copied_in_full_and_removed(
+    tmp_path: Path, make: Callable[[Path], None]
+) -> None:
+    recipes = tmp_path / "recipes" / "App"
+    make(recipes)
+    ctx = context(tmp_path)
+    plugin = ScriptPlugin()
+    assert asyncio.run(plugin.run("deploy", ctx)).ok
+    assert files(ctx.work_dir) == files(recipes)
+    assert asyncio.run(plugin.run("undeploy", ctx)).ok
+    assert not ctx.work_dir.exists()
+
+
+def entries(count: int) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        for index in range(count):
+            write(root / "tree" / "sub" / f"{index}", "")
+
+    return make
+
+
+def link_to_many(root: Path) -> None:
+    entries(SMALL_ENTRIES + 1)(root / "elsewhere")
+    (root / "tree").mkdir()
+    (root / "tree" / "link").symlink_to(root / "elsewhere")
+
+
+@pytest.mark.parametrize(
+    "make, follow_links, small",
+    [
+        pytest.param(lambda root: None, True, True, id="a missing tree is small"),
+        pytest.param(entries(SMALL_ENTRIES - 1), True, True, id="a tree at the limit is small"),
+        pytest.param(entries(SMALL_ENTRIES), True, False, id="one entry more is not"),
+        pytest.param(one_big_file, True, False, id="a file too big is not"),
+        pytest.param(link_to_many, True, False, id="a link to a big folder, followed, is not"),
+        pytest.param(link_to_many, False, True, id="a link to a big folder, not followed, is"),
+    ],
+)
+def test_what_is_small_enough_for_the_loop(
+    tmp_path: Path, make: Callable[[Path], None], follow_links: bool, small: bool
+) -> None:
+    make(tmp_path)
+    assert is_small([tmp_path / "tree"], follow_links=follow_links) is small
 
 
 def test_a_failed_undeploy_keeps_the_files_to_look_at(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from roboconf.plugins.workdir import work_dir
 #: the life cycle steps a plug-in runs, in the order an instance usually meets them.
 STEPS = ("initialize", "deploy", "start", "update", "stop", "undeploy", "check")
 
+#: the step at which a plug-in copies the recipes into the instance's work directory afresh.
+DEPLOY = "deploy"
 #: the step after which a plug-in removes the instance's work directory.
 UNDEPLOY = "undeploy"
 

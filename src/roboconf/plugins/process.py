@@ -4,6 +4,7 @@
   standard input is closed; stdout and stderr go to one pipe, so the tail interleaves them.
 - It leads a new session (process group): on timeout or cancellation the whole group is killed
   (SIGTERM, then SIGKILL after a grace period), including what it started in the background.
+  How it is started and awaited cheaply: :mod:`roboconf.plugins.spawn`.
 - Output is read as it comes: only the last ``tail_bytes`` are kept, whatever the program prints,
   and lines are streamed to the log at DEBUG level.
 - Reading stops when the program exits, not when the pipe closes: a ``start`` recipe that launches
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roboconf.plugins.base import StepLimits, StepResult
+from roboconf.plugins.spawn import Child, signal_group, spawn
 
 _CHUNK = 64 * 1024
 #: after the program exits, what is still in the pipe is read for at most this long.
@@ -105,15 +107,7 @@ async def run_program(
     tail = OutputTail(limits, log, label)
     read_fd, write_fd = os.pipe()
     try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=write_fd,
-            stderr=write_fd,
-            start_new_session=True,
-        )
+        process = await spawn(argv, cwd=cwd, env=env, output=write_fd)
     except (OSError, ValueError) as error:
         os.close(read_fd)
         return ProcessOutcome(exit_code=None, error=_describe(error))
@@ -121,10 +115,13 @@ async def run_program(
         os.close(write_fd)
     reader = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
-    pipe = open(read_fd, "rb", buffering=0)  # noqa: SIM115 (the transport owns and closes it)
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    pipe = open(read_fd, "rb", buffering=0)  # noqa: SIM115 (closed here or by the transport)
+    transport: asyncio.ReadTransport | None = None
     timed_out = False
     try:
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
         async with asyncio.TaskGroup() as group:
             pump = group.create_task(_pump(reader, tail))
             try:
@@ -135,12 +132,17 @@ async def run_program(
                 await _terminate(process, limits.kill_grace_s)
             await asyncio.wait({pump}, timeout=_DRAIN_S)
             pump.cancel()
-    except BaseException:
+    except BaseException as error:
         if process.returncode is None:  # cancelled while running: leave nothing behind
-            _signal_group(process.pid, signal.SIGKILL)
+            signal_group(process.pid, signal.SIGKILL)
+            if isinstance(error, asyncio.CancelledError):
+                await _reaped(process, limits.kill_grace_s)
         raise
     finally:
-        transport.close()
+        if transport is None:
+            pipe.close()
+        else:
+            transport.close()
         tail.flush()
     code = None if timed_out else process.returncode
     return ProcessOutcome(exit_code=code, timed_out=timed_out, output=tail.text())
@@ -151,9 +153,9 @@ async def _pump(reader: asyncio.StreamReader, tail: OutputTail) -> None:
         tail.feed(chunk)
 
 
-async def _terminate(process: asyncio.subprocess.Process, grace_s: float) -> None:
+async def _terminate(process: Child, grace_s: float) -> None:
     """SIGTERM to the group, time to exit, then SIGKILL to whatever is left of it."""
-    _signal_group(process.pid, signal.SIGTERM)
+    signal_group(process.pid, signal.SIGTERM)
     try:
         async with asyncio.timeout(grace_s):
             await process.wait()
@@ -161,13 +163,16 @@ async def _terminate(process: asyncio.subprocess.Process, grace_s: float) -> Non
                 await asyncio.sleep(_POLL_S)
     except TimeoutError:
         pass
-    _signal_group(process.pid, signal.SIGKILL)
+    signal_group(process.pid, signal.SIGKILL)
     await process.wait()
 
 
-def _signal_group(group: int, number: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
-        os.killpg(group, number)
+async def _reaped(process: Child, grace_s: float) -> None:
+    """Wait for a killed program to exit, so that it is reaped; a second cancellation, or a
+    program stuck in the kernel for longer than ``grace_s``, ends the wait."""
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        async with asyncio.timeout(grace_s):
+            await process.wait()
 
 
 def _group_alive(group: int) -> bool:

@@ -8,6 +8,13 @@ Lookup for step S in the work directory (see :mod:`roboconf.plugins.recipes`):
    rendered (:mod:`roboconf.plugins.templates`) into a temporary executable file;
 4. else nothing: the step succeeds without running anything.
 
+A plug-in remembers what it found for each step of each work directory, until the next
+``deploy`` (which copies the recipes afresh) or a successful ``undeploy`` (which removes them):
+health checks and repeated steps do not search the folders again. A step is looked up when it
+first runs, after the steps before it, so a ``deploy`` recipe may still write the script of a
+later step; a recipe that adds or removes the script of a step that already ran is not seen
+before the next ``deploy``.
+
 ``default.template`` serves Roboconf's steps only: a health check (``check``) runs when a
 recipe provides one explicitly, never from the default template. Programs run from their own
 directory with the environment of :mod:`roboconf.plugins.environment`, as described in
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roboconf.clock import Clock, SystemClock
-from roboconf.plugins.base import StepContext, StepResult, no_recipe
+from roboconf.plugins.base import DEPLOY, UNDEPLOY, StepContext, StepResult, no_recipe
 from roboconf.plugins.environment import recipe_environment
 from roboconf.plugins.process import outcome_result, run_program
 from roboconf.plugins.recipes import run_in_work_dir
@@ -71,15 +78,26 @@ def find_recipe(work: Path, step: str) -> Recipe | None:
 class ScriptPlugin:
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock = clock or SystemClock()
+        #: work directory → step → its recipe (None: it has none), until it is deployed again.
+        self._recipes: dict[Path, dict[str, Recipe | None]] = {}
 
     async def run(self, step: str, context: StepContext) -> StepResult:
+        if step == DEPLOY:
+            self._recipes.pop(context.work_dir, None)
+
         async def in_work_dir(work: Path) -> StepResult:
-            recipe = find_recipe(work, step)
+            known = self._recipes.setdefault(work, {})
+            if step not in known:
+                known[step] = find_recipe(work, step)
+            recipe = known[step]
             if recipe is None:
                 return no_recipe(step)
             return await self._execute(step, context, work, recipe)
 
-        return await run_in_work_dir(step, context, in_work_dir)
+        result = await run_in_work_dir(step, context, in_work_dir)
+        if step == UNDEPLOY and result.ok:
+            self._recipes.pop(context.work_dir, None)
+        return result
 
     async def _execute(
         self, step: str, context: StepContext, work: Path, recipe: Recipe
