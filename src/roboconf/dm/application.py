@@ -8,7 +8,6 @@ DM updates as notifications arrive. The frozen model
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -174,9 +173,6 @@ class Application:
             self._children.pop(record.path, None)
         self._children[parent_path(path)].remove(path)
 
-    def set_overrides(self, path: str, overrides: dict[str, str]) -> None:
-        self.get(path).overrides.update(overrides)
-
     def _insert(self, path: str, instance: Instance) -> ManagedInstance:
         record = ManagedInstance(
             path=path,
@@ -195,6 +191,3 @@ class Application:
     def __iter__(self) -> Iterator[ManagedInstance]:
         """Every instance, parents before their children."""
         return iter([r for root in self.roots() for r in self.subtree(root.path)])
-
-    def copy_record(self, path: str) -> ManagedInstance:
-        return dataclasses.replace(self.get(path))

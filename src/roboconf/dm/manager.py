@@ -35,8 +35,8 @@ from roboconf.messaging.messages import (
 )
 from roboconf.messaging.transport import Transport
 from roboconf.model import ApplicationTemplate, InstanceStatus
-from roboconf.model.graph import mandatory_prefixes, split_variable
-from roboconf.model.variables import lowest_free_port, random_variables, with_overrides
+from roboconf.model.graph import mandatory_prefixes
+from roboconf.model.variables import lowest_free_port, ports_wanted
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError, TargetHandler
 
 log = logging.getLogger(__name__)
@@ -529,16 +529,18 @@ class DeploymentManager:
         record.reason = reason
         if status is STARTED:
             record.output_tail = ""
-        event = DmEvent(
-            application=application.name, path=record.path, status=status, reason=reason
-        )
-        for watcher in self._watchers:
-            watcher.put_nowait(event)
+        self._announce(application, record)
         async with self._changed:
             self._changed.notify_all()
 
     def _announce(self, application: Application, record: ManagedInstance) -> None:
-        event = DmEvent(application=application.name, path=record.path, status=record.status)
+        """Tell every watcher the record's current status (and reason)."""
+        event = DmEvent(
+            application=application.name,
+            path=record.path,
+            status=record.status,
+            reason=record.reason,
+        )
         for watcher in self._watchers:
             watcher.put_nowait(event)
 
@@ -612,16 +614,8 @@ class DeploymentManager:
                 for value in record.overrides.values():
                     if value.isdigit():
                         used.add(int(value))
-        graph = application.graph
         for record in application:
-            exports = with_overrides(graph, record.component, record.overrides)
-            # One variable exported under several prefixes (super components, facets) gets
-            # one port: the recipe listens where importers of any prefix connect.
-            by_local: dict[str, list[str]] = {}
-            for name in random_variables(graph, record.component):
-                if not exports.get(name):
-                    by_local.setdefault(split_variable(name)[1], []).append(name)
-            for names in by_local.values():
+            for names in ports_wanted(application.graph, record.component, record.overrides):
                 port = lowest_free_port(used)
                 while self.settings.shared_host and not _port_is_free(port):
                     used.add(port)

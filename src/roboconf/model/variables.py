@@ -113,6 +113,20 @@ def random_variables(graph: Graph, component: str) -> tuple[str, ...]:
     return tuple(name for name, v in resolver(graph).exports(component).items() if v.random)
 
 
+def ports_wanted(graph: Graph, component: str, overrides: Mapping[str, str]) -> list[list[str]]:
+    """The random variables still without value, one group per port to allocate.
+
+    A variable exported under several names (``MySQL.port``, ``MyDB.port``: super components,
+    facets) is one group: its recipe listens where importers of any name connect.
+    """
+    exports = with_overrides(graph, component, overrides)
+    by_local: dict[str, list[str]] = {}
+    for name in random_variables(graph, component):
+        if not exports.get(name):
+            by_local.setdefault(split_variable(name)[1], []).append(name)
+    return list(by_local.values())
+
+
 def lowest_free_port(used: Collection[int], forbidden: Collection[int] = ()) -> int:
     """The lowest port from :data:`FIRST_RANDOM_PORT` that is neither used nor forbidden."""
     port = FIRST_RANDOM_PORT
@@ -141,12 +155,7 @@ def assign_random_ports(
                 ports.add(int(value))
     added: dict[str, dict[str, str]] = {}
     for path, instance in walk(instances):
-        exports = with_overrides(graph, instance.component, instance.overrides)
-        by_local: dict[str, list[str]] = {}
-        for name in random_variables(graph, instance.component):
-            if not exports.get(name):
-                by_local.setdefault(split_variable(name)[1], []).append(name)
-        for names in by_local.values():
+        for names in ports_wanted(graph, instance.component, instance.overrides):
             ports = used[machines[path]]
             port = lowest_free_port(ports, blocked)
             ports.add(port)
