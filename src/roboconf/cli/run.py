@@ -8,6 +8,7 @@ this process's environment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +40,8 @@ STARTED = InstanceStatus.DEPLOYED_STARTED
 NOT_DEPLOYED = InstanceStatus.NOT_DEPLOYED
 #: states after which waiting for "all started" is pointless
 STUCK = (InstanceStatus.PROBLEM,)
+#: seconds between two redraws of the live tree
+REDRAW_S = 0.25
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,37 +212,41 @@ async def _wait(
 async def _until_interrupted(
     dm: DeploymentManager, application: Application, options: RunOptions, console: Console
 ) -> int:
+    """Show the live tree until SIGINT/SIGTERM, then undeploy; redraws 4 times a second, from
+    this event loop (the tree is not read from another thread while the DM changes it)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    changes = dm.watch()
+    phase = "Ctrl-C undeploys and exits"
     try:
         await dm.deploy_and_start_all(application.name)
-        with Live(_screen(application, "Ctrl-C undeploys and exits"), console=console) as live:
+        with Live(
+            get_renderable=lambda: _screen(application, phase),
+            auto_refresh=False,
+            console=console,
+        ) as live:
             while not stop.is_set():
-                waiter = asyncio.create_task(changes.get())
-                stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
-                live.update(_screen(application, "Ctrl-C undeploys and exits"))
-            live.update(_screen(application, "undeploying..."))
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(REDRAW_S):
+                        await stop.wait()
+                live.refresh()
+            phase = "undeploying..."
             await dm.undeploy_all(application.name)
-            stop.clear()
-            while not application.all_in(NOT_DEPLOYED):
-                try:
-                    async with asyncio.timeout(options.timeout_s):
-                        await changes.get()
-                except TimeoutError:
-                    break
-                live.update(_screen(application, "undeploying..."))
-            live.update(_screen(application, "done"))
+            deadline = loop.time() + options.timeout_s
+            while loop.time() < deadline and not application.all_in(NOT_DEPLOYED):
+                live.refresh()
+                await dm.wait_until(application.name, _all_undeployed, REDRAW_S)
+            phase = "done"
+            live.refresh()
     finally:
-        dm.unwatch(changes)
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     return 0 if application.all_in(NOT_DEPLOYED) else 1
+
+
+def _all_undeployed(application: Application) -> bool:
+    return application.all_in(NOT_DEPLOYED)
 
 
 def _screen(application: Application, footer: str) -> Group:
