@@ -68,6 +68,7 @@ from roboconf.model.instances import walk
 from roboconf.model.variables import instance_exports
 from roboconf.plugins.base import ImportChange, Plugin, Provider, StepContext, StepLimits
 from roboconf.plugins.registry import plugin_for
+from roboconf.plugins.simulated import SimulatedPlugin
 
 log = logging.getLogger(__name__)
 
@@ -412,8 +413,6 @@ class Agent:
     def _default_plugins(self) -> Callable[[str], Plugin]:
         if not self.settings.simulate:
             return plugin_for
-        from roboconf.plugins.simulated import SimulatedPlugin
-
         shared = SimulatedPlugin(delay_s=self.settings.simulated_delay_s, clock=self.clock)
         return lambda _installer: shared
 

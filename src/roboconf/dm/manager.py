@@ -325,8 +325,8 @@ class DeploymentManager:
 
     async def _deploy_machine(self, application: Application, record: ManagedInstance) -> None:
         """Create the machine (and its ancestor machines) unless it exists or is coming."""
-        machine = self._machines.get((application.name, record.path))
-        if record.status is PROBLEM and (machine is None or not machine.up):
+        existing = self._machines.get((application.name, record.path))
+        if record.status is PROBLEM and (existing is None or not existing.up):
             raise InstanceError(
                 f"machine {record.path!r} is in PROBLEM ({record.reason}): undeploy it to "
                 "create it again, or wait for its agent to come back"
