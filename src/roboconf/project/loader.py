@@ -14,9 +14,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from roboconf.autonomic.commands import CommandsContext, instance_paths, parse_commands
-from roboconf.autonomic.measures import parse_measures
-from roboconf.autonomic.rules import parse_rule
 from roboconf.dsl.convert import load_graph, load_instances
 from roboconf.errors import Code, Diagnostic, has_errors
 from roboconf.model import ApplicationDescriptor, ApplicationTemplate, Graph, Instance
@@ -287,8 +284,12 @@ class _Loader:
                 self.commands[path[len(COMMANDS_DIR) + 1 : -len(".commands")]] = (
                     self.files.read_text(path) or ""
                 )
-        if self.graph is None:
+        if self.graph is None or not paths:
             return
+        # Imported here, like the rule and probe parsers: most templates have none of these
+        # files, and importing them costs a tenth of the start-up of `roboconf run`.
+        from roboconf.autonomic.commands import CommandsContext, instance_paths, parse_commands
+
         context = CommandsContext(
             graph=self.graph,
             instances=instance_paths(self.instances),
@@ -310,7 +311,12 @@ class _Loader:
             self.diagnostics += parsed.diagnostics
 
     def _check_rules(self) -> None:
-        for path in self.files.under(RULES_DIR):
+        paths = self.files.under(RULES_DIR)
+        if not paths:
+            return
+        from roboconf.autonomic.rules import parse_rule
+
+        for path in paths:
             if not path.endswith(".drl"):
                 self._report(
                     Code.PROJ_INVALID_RULE_EXT,
@@ -327,7 +333,12 @@ class _Loader:
             ).diagnostics
 
     def _check_probes(self) -> None:
-        for path in self.files.under(PROBES_DIR):
+        paths = self.files.under(PROBES_DIR)
+        if not paths:
+            return
+        from roboconf.autonomic.measures import parse_measures
+
+        for path in paths:
             if not path.endswith(".measures"):
                 continue
             values = parse_properties(self.files.read_text(path + ".properties") or "").values
