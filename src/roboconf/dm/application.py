@@ -9,7 +9,7 @@ DM updates as notifications arrive. The frozen model
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,8 @@ class ManagedInstance:
     imports: dict[str, list[str]] = field(default_factory=dict)
     scoped: bool = False
     machine_id: str | None = None
+    #: the last state requested for it: what the DM drives towards again after a restart
+    desired: InstanceStatus | None = None
 
     def to_model(self, children: tuple[Instance, ...] = ()) -> Instance:
         return Instance(
@@ -55,15 +57,27 @@ class ManagedInstance:
 class Application:
     """One application: name, template, and its instance records."""
 
-    def __init__(self, name: str, template: ApplicationTemplate, template_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        template: ApplicationTemplate,
+        template_dir: Path,
+        *,
+        records: Iterable[ManagedInstance] | None = None,
+    ) -> None:
+        """The template's instances, or ``records`` (parents first) when it is restored."""
         self.name = name
         self.template = template
         self.template_dir = template_dir
         self.instances: dict[str, ManagedInstance] = {}
         self._children: dict[str | None, list[str]] = {}
         self._counts: Counter[InstanceStatus] = Counter()
-        for path, instance in walk(template.instances):
-            self._insert(path, instance)
+        if records is None:
+            for path, instance in walk(template.instances):
+                self._insert(path, instance)
+        else:
+            for record in records:
+                self._add_record(record)
 
     @property
     def graph(self) -> Graph:
@@ -183,9 +197,14 @@ class Application:
             data=dict(instance.data),
             scoped=is_target(resolved_installer(self.graph, instance.component)),
         )
-        self.instances[path] = record
+        return self._add_record(record)
+
+    def _add_record(self, record: ManagedInstance) -> ManagedInstance:
+        if record.parent is not None and record.parent not in self.instances:
+            raise InstanceError(f"{record.path!r} comes before its parent {record.parent!r}")
+        self.instances[record.path] = record
         self._counts[record.status] += 1
-        self._children.setdefault(record.parent, []).append(path)
+        self._children.setdefault(record.parent, []).append(record.path)
         return record
 
     def __iter__(self) -> Iterator[ManagedInstance]:

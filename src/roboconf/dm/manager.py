@@ -151,11 +151,14 @@ class DeploymentManager:
         template_dir: Path,
         *,
         default_target: TargetDefinition | None = None,
+        records: Iterable[ManagedInstance] | None = None,
     ) -> Application:
-        """A new application from a loaded template (its instances copied, not deployed)."""
+        """A new application from a loaded template (its instances copied, not deployed), or,
+        with ``records`` (parents first), one restored as it was when the DM stopped; its
+        machines are then checked with :meth:`recover`."""
         if name in self.applications:
             raise InstanceError(f"an application named {name!r} already exists")
-        application = Application(name, template, template_dir)
+        application = Application(name, template, template_dir, records=records)
         associations = TargetAssociations()
         for component, definitions in template_targets(
             template_dir / "graph", template.graph
@@ -178,6 +181,74 @@ class DeploymentManager:
         if found is None:
             raise InstanceError(f"no application named {name!r}")
         return found
+
+    async def delete_application(self, name: str) -> None:
+        """Forget an application whose instances are all NOT_DEPLOYED."""
+        application = self.application(name)
+        if not application.all_in(NOT_DEPLOYED):
+            raise InstanceError(f"application {name!r} is deployed: undeploy it first")
+        del self.applications[name]
+        del self._rules[name]
+        del self._targets[name]
+        await self.client.forget(name)
+
+    def associate(self, app: str, key: str, target: TargetDefinition | None) -> None:
+        """Use ``target`` for the machine at path ``key``, every ``@Component`` machine, or
+        by default (``""``); None removes the association. Used at the next creation."""
+        associations = self._targets[self.application(app).name]
+        if target is None:
+            associations.by_key.pop(key, None)
+        else:
+            associations.associate(key, target)
+
+    def associations(self, app: str) -> Mapping[str, TargetDefinition]:
+        return dict(self._targets[self.application(app).name].by_key)
+
+    def machine_target(self, app: str, path: str) -> TargetDefinition | None:
+        """The target a deployed machine was created with (None when it is not deployed)."""
+        machine = self._machines.get((app, path))
+        return machine.target if machine else None
+
+    def silence(self, app: str, path: str) -> tuple[bool, float | None] | None:
+        """Whether a deployed machine's agent is up, and the seconds since its last heartbeat
+        (None before the first); None for a machine that is not deployed."""
+        machine = self._machines.get((app, path))
+        if machine is None:
+            return None
+        seen = machine.last_heartbeat or None
+        return machine.up, None if seen is None else self.clock.monotonic() - seen
+
+    async def recover(self, app: str) -> list[str]:
+        """After a DM restart: machines that their handler reports gone become NOT_DEPLOYED
+        with what they held; the others are expected back (on their first heartbeat they are
+        asked to report their states and republish their exports). Returns the gone ones."""
+        application = self.application(app)
+        gone: list[str] = []
+        for record in application.machines():
+            if record.status is NOT_DEPLOYED:
+                continue
+            target = self._targets[app].target_for(record.path, record.component)
+            target = target.with_overrides(record.data)
+            handler = self.handlers.get(target.handler)
+            running = False
+            if handler is not None and record.machine_id is not None:
+                try:
+                    running = await handler.is_machine_running(target, record.machine_id)
+                except TargetError as error:
+                    log.warning("%s: cannot tell whether it runs: %s", record.path, error)
+            if running:
+                self._machines[(app, record.path)] = _Machine(
+                    target=target, created_at=self.clock.monotonic(), outbox=[Resynchronize()]
+                )
+                continue
+            gone.append(record.path)
+            record.machine_id = None
+            reason = "its machine was gone when the DM restarted"
+            for instance in self._held_by(application, record.path):
+                if instance.status is not NOT_DEPLOYED:
+                    await self._set(application, instance, NOT_DEPLOYED, reason)
+            await self._set(application, record, NOT_DEPLOYED, reason)
+        return gone
 
     # -- requests ---------------------------------------------------------------------------
 

@@ -74,7 +74,7 @@ def open_template(path: Path) -> Iterator[TemplateFiles]:
     with tempfile.TemporaryDirectory(prefix="roboconf-template-") as tmp:
         target = Path(tmp)
         extract_zip(path, target)
-        yield scan_folder(_template_root(target))
+        yield scan_folder(template_root(target))
 
 
 def extract_zip(archive: Path, target: Path) -> None:
@@ -137,7 +137,7 @@ def _copy_bounded(source: object, sink: object, member: zipfile.ZipInfo) -> None
         sink.write(chunk)  # type: ignore[attr-defined]
 
 
-def _template_root(extracted: Path) -> Path:
+def template_root(extracted: Path) -> Path:
     """A zip may wrap the template in one top-level folder; use it as the root then."""
     if (extracted / "descriptor").is_dir() or (extracted / "graph").is_dir():
         return extracted
