@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -70,7 +70,6 @@ def create_app(service: DmService, settings: ApiSettings | None = None) -> FastA
     app.state.service = service
     app.state.settings = settings or ApiSettings()
     app.state.http_metrics = HttpMetrics()
-    api = APIRouter(prefix=PREFIX)
     for module in (
         routes_templates,
         routes_applications,
@@ -79,9 +78,8 @@ def create_app(service: DmService, settings: ApiSettings | None = None) -> FastA
         routes_events,
         routes_ops,
     ):
-        api.include_router(module.router)
-    app.include_router(api)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
+        app.include_router(module.router, prefix=PREFIX)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics, prefix=PREFIX)
     app.add_exception_handler(ServiceError, _refused)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
@@ -122,7 +120,12 @@ async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     code = _HTTP_CODES.get(error.status_code, f"HTTP_{error.status_code}")
-    response = _error(error.status_code, code, str(error.detail))
+    where = f"{request.method} {request.url.path}"
+    message = {
+        404: f"{where} is not part of the API: see {PREFIX}/docs",
+        405: f"{where}: this method is not allowed here (allowed: {_allowed(error)})",
+    }.get(error.status_code, str(error.detail))
+    response = _error(error.status_code, code, message)
     response.headers.update(error.headers or {})
     return response
 
@@ -131,6 +134,10 @@ async def _internal_error(request: Request, error: Exception) -> JSONResponse:
     log.error("%s %s failed", request.method, request.url.path, exc_info=error)
     message = "the DM failed to answer; its log says why (this is a bug: please report it)"
     return _error(500, "INTERNAL", message)
+
+
+def _allowed(error: HTTPException) -> str:
+    return (error.headers or {}).get("Allow", "none")
 
 
 def _plain(value: object) -> object:

@@ -58,11 +58,15 @@ class HttpMetrics:
 
 
 class MetricsMiddleware:
-    """Times every HTTP request; the route is known once the router has matched it."""
+    """Times every HTTP request; the route is known once the router has matched it.
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    Depending on FastAPI's version, a matched route's ``path`` is the full template or the one
+    below the prefix its router was included with: ``prefix`` makes both the full template."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, prefix: str = "") -> None:
         self.app = app
         self.metrics = metrics
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,7 +84,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            path = getattr(scope.get("route"), "path", None)
+            route = self.prefix + path.removeprefix(self.prefix) if path else "unmatched"
             elapsed = time.perf_counter() - started
             self.metrics.observe(route, scope["method"], status, elapsed)
 
