@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from roboconf import __version__
+from roboconf.cli import remote
+from roboconf.cli.dm import dm
 from roboconf.cli.run import run
 from roboconf.cli.validate import validate
 
@@ -17,6 +19,8 @@ app = typer.Typer(
 )
 app.command()(validate)
 app.command()(run)
+app.command()(dm)
+remote.register(app)
 
 
 def _version(value: bool) -> None:

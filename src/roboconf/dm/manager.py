@@ -24,11 +24,13 @@ from roboconf.dm.targets import TargetAssociations, template_targets
 from roboconf.lifecycle import ComponentRules, rules_from_graph
 from roboconf.messaging.clients import DmClient
 from roboconf.messaging.messages import (
+    AddInstance,
     ChangeInstanceState,
     Heartbeat,
     InstanceChanged,
     Message,
     RemoveImport,
+    RemoveInstance,
     Resynchronize,
     SetScopedInstance,
     scoped_snapshot,
@@ -317,14 +319,34 @@ class DeploymentManager:
         name: str,
         overrides: dict[str, str] | None = None,
     ) -> ManagedInstance:
+        """Add an instance (NOT_DEPLOYED); the agent of its machine, if up, learns of it."""
         application = self.application(app)
         record = application.add_instance(parent, component, name, overrides)
         self._assign_random_ports(application)
         self._announce(application, record)
+        if parent is not None and not record.scoped:
+            await self._tell_agent(
+                application, record, AddInstance(parent_path=parent, instance=record.to_model())
+            )
         return record
 
     async def remove_instance(self, app: str, path: str) -> None:
-        self.application(app).remove_instance(path)
+        """Remove a NOT_DEPLOYED instance and its subtree (its agent, if up, forgets them)."""
+        application = self.application(app)
+        record = application.get(path)
+        application.remove_instance(path)
+        if not record.scoped and record.parent is not None:
+            await self._tell_agent(application, record, RemoveInstance(path=path))
+
+    async def _tell_agent(
+        self, application: Application, record: ManagedInstance, message: Message
+    ) -> None:
+        """Send a model change to the agent of the record's machine when it is up (an agent
+        not up yet receives the whole model, this change included, on its first heartbeat)."""
+        machine_path = application.scoped_path(record.parent or record.path)
+        machine = self._machines.get((application.name, machine_path))
+        if machine is not None and machine.up:
+            await self.client.send_to_agent(application.name, machine_path, message)
 
     def _selection(
         self, app: str, under: str | None, component: str | None

@@ -1,0 +1,92 @@
+"""``roboconf dm``: the Deployment Manager as a service (REST API, event stream), until stopped.
+
+By default everything is embedded: SQLite in the data directory, the embedded messaging router,
+and the in-memory target (agents as tasks of this process). Stopping it (Ctrl-C, SIGTERM) does
+not undeploy anything: a restarted DM finds its applications as they were (machines that did
+not survive are deployed again, to the states last requested).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_PORT = 8181
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/roboconf`` (``~/.local/share/roboconf``)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "roboconf"
+
+
+def dm(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the DM keeps its database, templates and agents' files."),
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(help="A postgresql:// or sqlite:// URL (default: SQLite in --data-dir)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Simulated plug-ins: no recipe is executed.")
+    ] = False,
+    heartbeat: Annotated[float, typer.Option(help="Heartbeat period of agents (s).")] = 5.0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the Deployment Manager service (REST API at /api/v1) until stopped."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    raise typer.Exit(
+        asyncio.run(
+            serve(
+                data_dir=data_dir or default_data_dir(),
+                database=database,
+                host=host,
+                port=port,
+                simulate=simulate,
+                heartbeat_s=heartbeat,
+                log_level=log_level,
+            )
+        )
+    )
+
+
+async def serve(
+    *,
+    data_dir: Path,
+    database: str | None,
+    host: str,
+    port: int,
+    simulate: bool,
+    heartbeat_s: float,
+    log_level: str,
+) -> int:
+    import uvicorn
+
+    from roboconf.api import create_app
+    from roboconf.cli.embedded import EmbeddedOptions, embedded_service
+
+    options = EmbeddedOptions(
+        data_dir=data_dir,
+        database=database,
+        simulate=simulate,
+        heartbeat_s=heartbeat_s,
+        environment=dict(os.environ),
+    )
+    async with embedded_service(options) as service:
+        config = uvicorn.Config(
+            create_app(service), host=host, port=port, log_level=log_level.lower()
+        )
+        server = uvicorn.Server(config)
+        await server.serve()
+        return 0 if server.started else 1
