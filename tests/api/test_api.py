@@ -544,7 +544,7 @@ def test_health_diagnosis_and_metrics(client: httpx.Client, idle: str) -> None:
     health_route = 'route="/api/v1/health",method="GET",status="200"'
     assert f'roboconf_http_request_duration_seconds_bucket{{{health_route},le="+Inf"}}' in text
     assert f"roboconf_http_request_duration_seconds_count{{{health_route}}}" in text
-    assert 'route="unmatched",method="GET",status="404"' in text
+    assert 'route="other",method="GET",status="404"' in text
 
 
 # -- events -------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Written in the text exposition format 0.0.4 directly (a few lines; no client library needed).
 Requests are labelled by route *template* (``/api/v1/applications/{app}``), never by the raw
-path, so that random paths cannot grow the number of series without bound.
+path, so that random paths cannot grow the number of series without bound; what no API route
+answers (unknown paths, the docs and the OpenAPI document) is labelled ``other``.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             path = getattr(scope.get("route"), "path", None)
-            route = self.prefix + path.removeprefix(self.prefix) if path else "unmatched"
+            route = self.prefix + path.removeprefix(self.prefix) if path else "other"
             elapsed = time.perf_counter() - started
             self.metrics.observe(route, scope["method"], status, elapsed)
 
