@@ -212,9 +212,11 @@ def main() -> None:
 
     machine = machine_info()
     print(f"machine: {machine}")
-    with tempfile.TemporaryDirectory(prefix="roboconf-latency-") as folder:
-        with dm_server(Path(folder)) as api:
-            figures = measure(api, args.machines, args.requests)
+    with (
+        tempfile.TemporaryDirectory(prefix="roboconf-latency-") as folder,
+        dm_server(Path(folder)) as api,
+    ):
+        figures = measure(api, args.machines, args.requests)
     print(f"application of {figures['instances']} instances, {args.requests} GETs each:")
     for name in ("list_instances", "one_instance"):
         figure = figures[name]

@@ -632,6 +632,7 @@ def test_the_event_stream_sends_events_then_replays_from_last_event_id(
         again = read_frames(replay, lambda frames: "comment" in frames[-1])
     assert [int(f["id"]) for f in again if "id" in f] == expected
     assert again[-1] == {"comment": "heartbeat"}
+    wait_until(lambda: subscribers(client) == 0)
     undeploy(client, "streamed")
 
 
@@ -657,7 +658,16 @@ def test_the_websocket_sends_events_then_replays_after_an_id(
     with connect(f"{url}&after={first}", open_timeout=PATIENCE_S, max_queue=None) as socket:
         replayed = [json.loads(socket.recv(timeout=PATIENCE_S))["id"] for _ in expected]
     assert replayed == expected
+    wait_until(lambda: subscribers(client) == 0)
     undeploy(client, "socketed")
+
+
+def subscribers(client: httpx.Client) -> int:
+    """Live event subscribers of the DM (a closed stream must leave none behind)."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("roboconf_event_subscribers "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no roboconf_event_subscribers gauge")
 
 
 def undeploy(client: httpx.Client, app: str) -> None:

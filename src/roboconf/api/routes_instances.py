@@ -94,7 +94,7 @@ def _bulk_route(action: BulkAction) -> None:
         bulk,
         methods=["POST"],
         status_code=status.HTTP_202_ACCEPTED,
-        responses=errors(404, 409),
+        responses=errors(404),
         name=action.replace("-", "_"),
         summary=f"{action.replace('-', ' ').capitalize()} (all, a subtree or a component's)",
     )
@@ -113,7 +113,7 @@ def explain(service: Service, app: str, path: InstancePath) -> ExplainOut:
     )
 
 
-@router.post("/plan", responses=errors(404, 409))
+@router.post("/plan", responses=errors(404))
 def plan(service: Service, app: str, body: Annotated[PlanIn, Body()]) -> PlanOut:
     """What a request would do, in order, without doing it."""
     return PlanOut.model_validate(plan_to_json(service.plan(app, _plan_request(body))))

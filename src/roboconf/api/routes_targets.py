@@ -10,13 +10,14 @@ from roboconf.api.schemas import AssociationIn, AssociationOut, TargetIn, Target
 router = APIRouter(tags=["targets"])
 
 
-@router.post("/targets", status_code=status.HTTP_201_CREATED, responses=errors(409))
+@router.post("/targets", status_code=status.HTTP_201_CREATED, responses=errors())
 async def create_target(service: Service, body: TargetIn) -> TargetOut:
-    """Register a target from its properties text (its ``id`` names it)."""
+    """Register a target from its properties text (its ``id`` names it; an existing target of
+    that id is replaced)."""
     return TargetOut.model_validate(await service.put_target(body.properties))
 
 
-@router.put("/targets/{target_id}", responses=errors(409))
+@router.put("/targets/{target_id}", responses=errors())
 async def put_target(service: Service, target_id: str, body: TargetIn) -> TargetOut:
     """Create or replace a target; the text's ``id`` must be ``target_id``."""
     return TargetOut.model_validate(await service.put_target(body.properties, target_id))
@@ -47,7 +48,7 @@ def list_associations(service: Service, app: str) -> list[AssociationOut]:
     return [AssociationOut.model_validate(v) for v in service.associations(app)]
 
 
-@router.put("/applications/{app}/targets", responses=errors(404, 409))
+@router.put("/applications/{app}/targets", responses=errors(404))
 async def associate(service: Service, app: str, body: AssociationIn) -> AssociationOut:
     """Associate a target with a machine path, ``@Component`` or ``default``."""
     view = await service.associate(app, body.key, body.target_id)
