@@ -322,6 +322,7 @@ REFUSALS = [
         "a target whose id is not the one of its path is 400",
     ),
     ("GET", "/targets/ghost", None, 404, "NOT_FOUND", "an unknown target is 404"),
+
     (
         "PUT",
         "/applications/idle/targets",
@@ -491,6 +492,8 @@ def test_targets_are_created_replaced_associated_and_deleted(
         "name": "Simulated",
         "usage": [],
     }
+    again = client.post("/targets", json={"properties": SIMULATED})
+    assert again.status_code == 409 and again.json()["code"] == "CONFLICT"
     replaced = client.put("/targets/simulated", json={"properties": SIMULATED + "# v2\n"})
     assert replaced.status_code == 200
     assert replaced.json()["properties"].endswith("# v2\n")

@@ -12,8 +12,8 @@ router = APIRouter(tags=["targets"])
 
 @router.post("/targets", status_code=status.HTTP_201_CREATED, responses=errors())
 async def create_target(service: Service, body: TargetIn) -> TargetOut:
-    """Register a target from its properties text (its ``id`` names it; an existing target of
-    that id is replaced)."""
+    """Register a target from its properties text (its ``id`` names it); 409 if a target of
+    that id exists (``PUT /targets/{id}`` replaces one)."""
     return TargetOut.model_validate(await service.put_target(body.properties))
 
 

@@ -71,10 +71,8 @@ async def serve(
     heartbeat_s: float,
     log_level: str,
 ) -> int:
-    import uvicorn
-
-    from roboconf.api import create_app
     from roboconf.cli.embedded import EmbeddedOptions, embedded_service
+    from roboconf.cli.serving import serve_until_signalled
 
     options = EmbeddedOptions(
         data_dir=data_dir,
@@ -84,9 +82,5 @@ async def serve(
         environment=dict(os.environ),
     )
     async with embedded_service(options) as service:
-        config = uvicorn.Config(
-            create_app(service), host=host, port=port, log_level=log_level.lower()
-        )
-        server = uvicorn.Server(config)
-        await server.serve()
-        return 0 if server.started else 1
+        started = await serve_until_signalled(service, host, port, log_level)
+        return 0 if started else 1

@@ -1,8 +1,10 @@
 """``roboconf run``: deploy a template for real with an embedded DM, then undeploy it on Ctrl-C.
 
-Everything runs in this process: the DM, the embedded messaging router, and one agent per
-machine (in-memory target). Recipes run for real (``--simulate`` for simulated plug-ins), with
-this process's environment.
+Everything runs in this process: the DM service, the embedded messaging router, and one agent
+per machine (in-memory target). Recipes run for real (``--simulate`` for simulated plug-ins),
+with this process's environment. While it runs, the DM's API is served (its URL is printed), so
+that the CLI's client commands, ``curl`` or the console can follow and change the application.
+Nothing is kept once it exits (everything is undeployed): the DM stores in memory.
 """
 
 from __future__ import annotations
@@ -25,17 +27,16 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from roboconf.agent.agent import Agent, AgentSettings
+from roboconf.cli.embedded import EmbeddedOptions, embedded_service
 from roboconf.cli.render import instance_tree, tree_as_json
 from roboconf.dm.application import Application
-from roboconf.dm.manager import DeploymentManager, DmSettings
-from roboconf.messaging.embedded import EmbeddedRouter
+from roboconf.dm.manager import DeploymentManager
+from roboconf.dm.service import DmService
+from roboconf.dm.views import InvalidTemplate, ServiceError
 from roboconf.model import InstanceStatus
-from roboconf.plugins.base import StepLimits
-from roboconf.project.loader import load_template
-from roboconf.targets.base import MachineIdentity, TargetDefinition
-from roboconf.targets.in_memory import InMemoryHandler
 
+#: the DM of `roboconf run` keeps nothing once it exits
+MEMORY = "memory://"
 STARTED = InstanceStatus.DEPLOYED_STARTED
 NOT_DEPLOYED = InstanceStatus.NOT_DEPLOYED
 #: states after which waiting for "all started" is pointless
@@ -55,6 +56,8 @@ class RunOptions:
     data_dir: Path | None
     heartbeat_s: float
     step_timeout_s: float
+    host: str
+    port: int
 
 
 def run(
@@ -80,6 +83,12 @@ def run(
     ] = None,
     heartbeat: Annotated[float, typer.Option(help="Heartbeat period of agents (s).")] = 5.0,
     step_timeout: Annotated[float, typer.Option(help="Timeout of one recipe step (s).")] = 300.0,
+    host: Annotated[str, typer.Option(help="Address of the DM's API (not with --once).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int, typer.Option(help="Port of the DM's API; a free one when it is taken.")
+    ] = 8181,
 ) -> None:
     """Deploy and start an application on this machine; Ctrl-C undeploys it and exits."""
     if target != "in-memory":
@@ -95,75 +104,66 @@ def run(
         data_dir=data_dir,
         heartbeat_s=heartbeat,
         step_timeout_s=step_timeout,
+        host=host,
+        port=port,
     )
     raise typer.Exit(asyncio.run(_run(options)))
 
 
 async def _run(options: RunOptions) -> int:
     console = Console(stderr=options.as_json)
-    load = load_template(options.template)
-    errors = [d for d in load.diagnostics if d.is_error]
-    if load.template is None or errors:
-        for diagnostic in errors or load.diagnostics:
-            console.print(escape(diagnostic.render()))
-        console.print(f"[red]{escape(str(options.template))} is not a valid template[/]")
-        return 1
-    name = load.template.name or options.template.name
     async with AsyncExitStack() as stack:
         data_dir = options.data_dir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="roboconf-run-"))
         )
-        router = EmbeddedRouter()
-        environment = dict(os.environ)
-
-        async def run_agent(identity: MachineIdentity, definition: TargetDefinition) -> None:
-            real = definition.flag("in-memory.execute-real-recipes", default=True)
-            settings = AgentSettings(
-                data_dir=data_dir,
-                recipes_root=options.template / "graph",
-                heartbeat_period_s=options.heartbeat_s,
-                simulate=options.simulate or not real,
-                environment=environment,
-                limits=StepLimits(timeout_s=options.step_timeout_s),
-            )
-            agent = Agent(
-                router,
-                application=identity.application,
-                scoped_path=identity.scoped_path,
-                settings=settings,
-            )
-            await agent.run()
-
-        handler = await stack.enter_async_context(InMemoryHandler(run_agent))
-        dm = await stack.enter_async_context(
-            DeploymentManager(
-                router,
-                {handler.handler_id: handler},
-                settings=DmSettings(heartbeat_period_s=options.heartbeat_s),
-            )
+        embedded = EmbeddedOptions(
+            data_dir=data_dir,
+            database=MEMORY,
+            simulate=options.simulate,
+            heartbeat_s=options.heartbeat_s,
+            step_timeout_s=options.step_timeout_s,
+            environment=dict(os.environ),
         )
-        default = TargetDefinition(
-            id="in-memory",
-            handler="in-memory",
-            properties={"in-memory.execute-real-recipes": "true"},
-        )
-        application = await dm.create_application(
-            name, load.template, options.template, default_target=default
-        )
+        service = await stack.enter_async_context(embedded_service(embedded))
+        application = await _create(service, options, console)
+        if application is None:
+            return 1
         if options.once:
-            return await _once(dm, application, options, console)
-        return await _until_interrupted(dm, application, options, console)
+            return await _once(service, application, options, console)
+        # imported here: FastAPI and uvicorn take a while to import, --once needs neither
+        from roboconf.cli.serving import serving
+
+        url = await stack.enter_async_context(serving(service, options.host, options.port))
+        return await _until_interrupted(service, application, options, console, url)
     return 0
 
 
+async def _create(service: DmService, options: RunOptions, console: Console) -> Application | None:
+    """Upload the template into the DM and create its application; None (and why, printed)
+    when the template is invalid."""
+    try:
+        template = await service.load_template_from(str(options.template))
+        await service.create_application(template.name, template.name, template.version)
+    except InvalidTemplate as invalid:
+        for diagnostic in invalid.diagnostics:
+            console.print(escape(diagnostic.render()))
+        console.print(f"[red]{escape(str(options.template))} is not a valid template[/]")
+        return None
+    except ServiceError as refused:
+        console.print(f"[red]{escape(str(options.template))}: {escape(refused.message)}[/]")
+        return None
+    return service.dm.application(template.name)
+
+
 async def _once(
-    dm: DeploymentManager, application: Application, options: RunOptions, console: Console
+    service: DmService, application: Application, options: RunOptions, console: Console
 ) -> int:
+    dm = service.dm
     started_at = time.monotonic()
-    await dm.deploy_and_start_all(application.name)
+    await service.bulk(application.name, "deploy-and-start-all", None, None)
     started = await _wait(dm, application, STARTED, options.timeout_s, console, "starting")
     start_s = time.monotonic() - started_at
-    await dm.undeploy_all(application.name)
+    await service.bulk(application.name, "undeploy-all", None, None)
     undeployed = await _wait(
         dm, application, NOT_DEPLOYED, options.timeout_s, console, "undeploying"
     )
@@ -210,7 +210,11 @@ async def _wait(
 
 
 async def _until_interrupted(
-    dm: DeploymentManager, application: Application, options: RunOptions, console: Console
+    service: DmService,
+    application: Application,
+    options: RunOptions,
+    console: Console,
+    url: str,
 ) -> int:
     """Show the live tree until SIGINT/SIGTERM, then undeploy; redraws 4 times a second, from
     this event loop (the tree is not read from another thread while the DM changes it)."""
@@ -218,9 +222,10 @@ async def _until_interrupted(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    phase = "Ctrl-C undeploys and exits"
+    dm = service.dm
+    phase = f"DM API at {url}/api/v1 · Ctrl-C undeploys and exits"
     try:
-        await dm.deploy_and_start_all(application.name)
+        await service.bulk(application.name, "deploy-and-start-all", None, None)
         with Live(
             get_renderable=lambda: _screen(application, phase),
             auto_refresh=False,
@@ -232,7 +237,7 @@ async def _until_interrupted(
                         await stop.wait()
                 live.refresh()
             phase = "undeploying..."
-            await dm.undeploy_all(application.name)
+            await service.bulk(application.name, "undeploy-all", None, None)
             deadline = loop.time() + options.timeout_s
             while loop.time() < deadline and not application.all_in(NOT_DEPLOYED):
                 live.refresh()

@@ -7,6 +7,7 @@ template is also unpacked once under ``<data dir>/templates/<name>/<version>/``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import tempfile
@@ -30,12 +31,20 @@ def pack(path: Path) -> bytes:
     return buffer.getvalue()
 
 
-def inspect(archive: bytes) -> TemplateLoad:
-    """Load (and validate) a template from its archive, without keeping anything."""
+def inspect(archive: bytes, label: str = "the uploaded archive") -> TemplateLoad:
+    """Load (and validate) a template from its archive, without keeping anything; diagnostics
+    about the archive itself name it ``label`` (not a temporary file)."""
     with tempfile.TemporaryDirectory(prefix="roboconf-upload-") as folder:
         zipped = Path(folder) / "template.zip"
         zipped.write_bytes(archive)
-        return load_template(zipped)
+        load = load_template(zipped)
+    diagnostics = tuple(
+        dataclasses.replace(d, file=label, message=d.message.replace(str(zipped), label))
+        if d.file == str(zipped)
+        else d
+        for d in load.diagnostics
+    )
+    return dataclasses.replace(load, diagnostics=diagnostics)
 
 
 def folder_of(root: Path, name: str, version: str) -> Path:

@@ -431,6 +431,8 @@ class DmService:
     # -- targets ------------------------------------------------------------------------------
 
     async def put_target(self, properties: str, target_id: str | None = None) -> TargetView:
+        """Create a target from its properties text, or, with ``target_id`` (which must be the
+        text's id), create or replace that one."""
         try:
             definition = parse_target(properties, "the target definition")
         except TargetError as error:
@@ -440,6 +442,10 @@ class DmService:
                 f"the definition's id is {definition.id!r}, not {target_id!r}: they must match"
             )
         previous = self._targets.get(definition.id)
+        if previous is not None and target_id is None:
+            raise Conflict(
+                f"a target {definition.id!r} exists: replace it by its id, or choose another id"
+            )
         stored = StoredTarget(
             id=definition.id,
             handler=definition.handler,
