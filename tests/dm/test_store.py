@@ -26,8 +26,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from roboconf.dm.memory_store import MemoryStore
 from roboconf.dm.sql_store import METADATA, database_url, migration_config
 from roboconf.dm.store import (
+    MEMORY_URL,
     Store,
     StoreBatch,
     StoreConflict,
@@ -57,10 +59,10 @@ async def _postgres_admin(sql: str) -> None:
         await connection.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], ids=["on SQLite", "on PostgreSQL"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store URL of a new, empty database."""
-    if request.param == "sqlite":
+@contextlib.contextmanager
+def new_database(kind: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database of ``kind`` (sqlite or postgresql)."""
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path}/store/roboconf.db"
         return
     name = f"roboconf_test_{uuid.uuid4().hex}"
@@ -72,14 +74,35 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     asyncio.run(_postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(
+    params=["memory", "sqlite", "postgresql"], ids=["in memory", "on SQLite", "on PostgreSQL"]
+)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL of a new, empty store: the contract holds for every implementation."""
+    if request.param == "memory":
+        yield MEMORY_URL
+        return
+    with new_database(request.param, tmp_path) as found:
+        yield found
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["on SQLite", "on PostgreSQL"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database, for what only a database has (files, schema, other processes)."""
+    with new_database(request.param, tmp_path) as found:
+        yield found
+
+
 def run(url: str | None, data_dir: Path, *scenarios: Scenario) -> None:
     """Each scenario on the store at ``url``, opened for it (so reopened after the first), in
-    one event loop."""
+    one event loop. A store in memory is the same one for every scenario (it is gone when
+    closed)."""
 
     async def main() -> None:
         async with asyncio.timeout(PATIENCE):
+            kept = MemoryStore() if url == MEMORY_URL else None
             for scenario in scenarios:
-                store = await open_store(url, data_dir)
+                store = kept or await open_store(url, data_dir)
                 try:
                     await scenario(store)
                 finally:
@@ -521,7 +544,7 @@ def test_a_batch_with_a_failing_row_writes_nothing(url: str, tmp_path: Path) -> 
 # -- opening -----------------------------------------------------------------------------------
 
 
-def test_a_reopened_store_has_everything_and_migrates_nothing(url: str, tmp_path: Path) -> None:
+def test_a_reopened_store_has_everything_and_migrates_nothing(sql_url: str, tmp_path: Path) -> None:
     target = StoredTarget(id="t", handler="in-memory", properties="id = t\n", created_at=3.0)
     association = StoredAssociation(application="app", key="default", target_id="t")
 
@@ -545,24 +568,26 @@ def test_a_reopened_store_has_everything_and_migrates_nothing(url: str, tmp_path
         assert await store.get_preferences() == {"k": "v"}
         assert len(await store.list_events()) == 2
 
-    run(url, tmp_path, fill, check, check)
+    run(sql_url, tmp_path, fill, check, check)
     versions = on_connection(
-        url, tmp_path, lambda c: c.execute(text("SELECT version_num FROM alembic_version")).all()
+        sql_url,
+        tmp_path,
+        lambda c: c.execute(text("SELECT version_num FROM alembic_version")).all(),
     )
     assert [v for (v,) in versions] == ["0001"]
 
 
-def test_the_migrations_build_the_tables_the_store_uses(url: str, tmp_path: Path) -> None:
-    run(url, tmp_path, nothing)
+def test_the_migrations_build_the_tables_the_store_uses(sql_url: str, tmp_path: Path) -> None:
+    run(sql_url, tmp_path, nothing)
 
     def differences(connection: Connection) -> Any:
         return compare_metadata(MigrationContext.configure(connection), METADATA)
 
-    assert on_connection(url, tmp_path, differences) == []
+    assert on_connection(sql_url, tmp_path, differences) == []
 
 
-def test_the_migrations_go_down_and_up_again(url: str, tmp_path: Path) -> None:
-    run(url, tmp_path, with_application)
+def test_the_migrations_go_down_and_up_again(sql_url: str, tmp_path: Path) -> None:
+    run(sql_url, tmp_path, with_application)
 
     def down_and_up(connection: Connection) -> tuple[set[str], set[str]]:
         command.downgrade(migration_config(connection), "base")
@@ -570,18 +595,18 @@ def test_the_migrations_go_down_and_up_again(url: str, tmp_path: Path) -> None:
         command.upgrade(migration_config(connection), "head")
         return emptied, set(inspect(connection).get_table_names())
 
-    emptied, rebuilt = on_connection(url, tmp_path, down_and_up)
+    emptied, rebuilt = on_connection(sql_url, tmp_path, down_and_up)
     assert emptied == {"alembic_version"}
     assert rebuilt == {"alembic_version", *METADATA.tables}
 
 
-def test_stores_opened_together_on_one_loop(url: str, tmp_path: Path) -> None:
+def test_stores_opened_together_on_one_loop(sql_url: str, tmp_path: Path) -> None:
     """One creates the schema, the others wait for it (Alembic's globals serve one migration
     at a time), and all of them can write."""
 
     async def main() -> None:
         async with asyncio.timeout(PATIENCE):
-            stores = await asyncio.gather(*(open_store(url, tmp_path) for _ in range(6)))
+            stores = await asyncio.gather(*(open_store(sql_url, tmp_path) for _ in range(6)))
             for n, store in enumerate(stores):
                 await store.set_preference(f"p{n}", "written")
             for store in stores:
@@ -592,10 +617,10 @@ def test_stores_opened_together_on_one_loop(url: str, tmp_path: Path) -> None:
     async def check(store: Store) -> None:
         assert await store.get_preferences() == {f"p{n}": "written" for n in range(6)}
 
-    run(url, tmp_path, check)
+    run(sql_url, tmp_path, check)
 
 
-def test_stores_opened_together_by_processes(url: str, tmp_path: Path) -> None:
+def test_stores_opened_together_by_processes(sql_url: str, tmp_path: Path) -> None:
     """Processes that open a new database together: one creates the schema, the others wait
     for it, and all of them can write."""
     program = (
@@ -612,7 +637,9 @@ def test_stores_opened_together_by_processes(url: str, tmp_path: Path) -> None:
     async def main() -> None:
         async with asyncio.timeout(PATIENCE):
             processes = [
-                await asyncio.create_subprocess_exec(sys.executable, "-c", program, url, f"p{n}")
+                await asyncio.create_subprocess_exec(
+                    sys.executable, "-c", program, sql_url, f"p{n}"
+                )
                 for n in range(4)
             ]
             codes = await asyncio.gather(*(p.wait() for p in processes))
@@ -623,7 +650,7 @@ def test_stores_opened_together_by_processes(url: str, tmp_path: Path) -> None:
     async def check(store: Store) -> None:
         assert await store.get_preferences() == {f"p{n}": "written" for n in range(4)}
 
-    run(url, tmp_path, check)
+    run(sql_url, tmp_path, check)
 
 
 def test_a_sqlite_store_is_in_wal_mode(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from roboconf.dm.store import (
     StoredInstance,
     StoredTarget,
     StoredTemplate,
+    StoreError,
 )
 
 
@@ -40,7 +41,10 @@ class MemoryStore:
     async def put_template(self, template: StoredTemplate) -> None:
         key = (template.name, template.version)
         if key in self._templates:
-            raise StoreConflict(f"template {template.name} {template.version} exists")
+            raise StoreConflict(
+                f"template {template.name!r} version {template.version!r} exists: give the new "
+                "one another version, or delete the stored one first"
+            )
         self._templates[key] = template
 
     async def get_template(self, name: str, version: str) -> StoredTemplate | None:
@@ -56,17 +60,22 @@ class MemoryStore:
             if (a.template_name, a.template_version) == (name, version)
         ]
         if users:
-            raise StoreConflict(f"template {name} {version} is used by {', '.join(users)}")
+            raise StoreConflict(
+                f"template {name!r} version {version!r} is used by application(s) "
+                f"{', '.join(sorted(users))}: delete them first"
+            )
         return self._templates.pop((name, version), None) is not None
 
     # -- applications ----------------------------------------------------------------------
 
     async def put_application(self, application: StoredApplication) -> None:
         if application.name in self._applications:
-            raise StoreConflict(f"application {application.name!r} exists")
+            raise StoreConflict(f"application {application.name!r} exists: choose another name")
         if (application.template_name, application.template_version) not in self._templates:
-            raise StoreConflict(
-                f"template {application.template_name} {application.template_version} is not stored"
+            raise StoreError(
+                f"application {application.name!r} needs template "
+                f"{application.template_name!r} version {application.template_version!r}, "
+                "which is not stored: upload it first"
             )
         self._applications[application.name] = application
         self._instances[application.name] = {}
@@ -86,6 +95,9 @@ class MemoryStore:
     # -- instances -------------------------------------------------------------------------
 
     async def save_instances(self, application: str, instances: Sequence[StoredInstance]) -> None:
+        strangers = [r.path for r in instances if r.application != application]
+        if strangers:
+            raise ValueError(f"instances {strangers} are not instances of {application!r}")
         await self.write(StoreBatch(instances=tuple(instances)))
 
     async def delete_instances(self, application: str, paths: Sequence[str]) -> None:
@@ -95,7 +107,9 @@ class MemoryStore:
         rows = self._instances.get(application, {})
         children: dict[str | None, list[StoredInstance]] = {}
         for row in rows.values():
-            children.setdefault(row.parent, []).append(row)
+            # an instance whose parent is not stored comes back as a root
+            parent = row.parent if row.parent in rows else None
+            children.setdefault(parent, []).append(row)
         ordered: list[StoredInstance] = []
         pending = sorted(children.get(None, []), key=_rank, reverse=True)
         while pending:
@@ -127,6 +141,8 @@ class MemoryStore:
         return self._targets.pop(id, None) is not None
 
     async def set_association(self, association: StoredAssociation) -> None:
+        if association.application not in self._applications:
+            raise StoreError(f"application {association.application!r} is not stored")
         self._associations[(association.application, association.key)] = association
 
     async def delete_association(self, application: str, key: str) -> bool:
@@ -161,6 +177,8 @@ class MemoryStore:
         limit: int = 100,
         newest_first: bool = True,
     ) -> list[StoredEvent]:
+        if limit < 0:
+            raise ValueError(f"cannot list {limit} events")
         found = [
             e
             for e in self._events
@@ -171,6 +189,8 @@ class MemoryStore:
         return found[::-1][:limit] if newest_first else found[:limit]
 
     async def prune_events(self, keep: int) -> int:
+        if keep < 0:
+            raise ValueError(f"cannot keep {keep} events")
         pruned = max(0, len(self._events) - keep)
         del self._events[:pruned]
         return pruned
@@ -181,7 +201,10 @@ class MemoryStore:
         # Checked first, so that a batch that cannot be applied leaves nothing behind.
         for row in batch.instances:
             if row.application not in self._applications:
-                raise StoreConflict(f"instance {row.path} of unknown application")
+                raise StoreError(
+                    f"the store in memory failed: instance {row.path!r} belongs to "
+                    f"{row.application!r}, which is not stored"
+                )
         for application, path in batch.removed:
             rows = self._instances.get(application, {})
             for below in [p for p in rows if p == path or p.startswith(path + "/")]:
