@@ -168,7 +168,7 @@ def wait_for(
     timeout: TimeoutOption = DEFAULT_TIMEOUT_S,
     dm: DmOption = DEFAULT_DM,
 ) -> None:
-    """Wait until instances are in a state (exit 3 on timeout, 4 if one falls in PROBLEM)."""
+    """Wait until instances are in a state (exit 3 on timeout, 4 if one fails)."""
     with connect(dm) as api:
         selection = Selection.of(path, everything=everything, under=under, component=component)
         before = api.list_instances(app)

@@ -12,7 +12,8 @@ Exit codes:
   ``error CODE: message`` on standard error, with the details), or bad input (a missing file);
 - 2: usage error (missing or contradictory options);
 - 3: ``--wait`` timed out before the instances reached the requested state;
-- 4: ``--wait``: an instance ended in PROBLEM (it is explained);
+- 4: ``--wait``: an instance failed — it ended in PROBLEM, or a step of the request failed and
+  it is back in a stable state with the failure as its reason (it is explained);
 - 5: no DM answers at the URL.
 """
 

@@ -8,7 +8,7 @@ Exit codes (also in every remote command's ``--help``):
 1     the DM refused the request (an error answer), or the input is bad (a missing file)
 2     usage error: options missing or contradicting each other (typer's own code)
 3     ``--wait`` timed out before the instances reached the requested state
-4     ``--wait``: an instance ended in PROBLEM
+4     ``--wait``: an instance failed: it ended in PROBLEM, or a step of the request failed
 5     no DM answers at the URL
 ====  ==========================================================================
 """
@@ -36,7 +36,7 @@ EXIT_UNREACHABLE = 5
 
 EXIT_CODES = (
     "Exit codes: 0 done; 1 the DM refused the request or bad input; 2 usage error; "
-    "3 --wait timed out; 4 an instance ended in PROBLEM; 5 no DM answers at --dm."
+    "3 --wait timed out; 4 an instance failed (PROBLEM, a failed step); 5 no DM answers at --dm."
 )
 
 DmOption = Annotated[

@@ -2,7 +2,9 @@
 
 A :class:`Goal` says which instances must reach which state; a :class:`Tracker` keeps their
 statuses as the DM's events (and, when the stream is quiet, polls) tell them, and judges: reached,
-a PROBLEM, or still waiting. Both are pure; :func:`wait` does the I/O and the progress display.
+failed (an instance in PROBLEM, or back in a stable state with a reason: a step failed, the
+request was cancelled), or still waiting (UNRESOLVED and WAITING_FOR_ANCESTOR are waits). Both
+are pure; :func:`wait` does the I/O and the progress display.
 
 The stream is opened after the request with ``Last-Event-ID`` set to the newest event id read
 *before* the request, so that no change is missed between the two; after every quiet second (and
@@ -37,13 +39,16 @@ RESYNC_S = 10.0
 #: how many unfinished instances are explained after a wait
 EXPLAINED = 5
 
-PROBLEM = InstanceStatus.PROBLEM.value
-NOT_DEPLOYED = InstanceStatus.NOT_DEPLOYED.value
+S = InstanceStatus
+PROBLEM = S.PROBLEM.value
+#: where an instance may rest after a failed request (with the failure as its reason)
+FALLBACKS = frozenset(s.value for s in (S.NOT_DEPLOYED, S.DEPLOYED_STOPPED, S.DEPLOYED_STARTED))
+NOT_DEPLOYED = S.NOT_DEPLOYED.value
 
 
 class Outcome(enum.Enum):
     REACHED = "reached"
-    PROBLEM = "problem"
+    FAILED = "failed"
     TIMEOUT = "timeout"
 
 
@@ -73,7 +78,7 @@ def goal_of(action: Action, selection: Selection, instances: Iterable[Mapping[st
 class Tracker:
     """The statuses of a goal's instances since a request, and the verdict on them.
 
-    A PROBLEM counts only once the instance has changed since the request: undeploying an
+    A failure counts only once the instance has changed since the request: undeploying an
     instance in PROBLEM is not a failure before it has even begun."""
 
     def __init__(self, goal: Goal, instances: Iterable[Mapping[str, Any]]) -> None:
@@ -106,13 +111,16 @@ class Tracker:
         wanted = self.goal.status.value
         return sum(1 for i in self.instances.values() if i["status"] == wanted)
 
-    def problems(self) -> list[str]:
-        if self.goal.status is InstanceStatus.PROBLEM:
-            return []
+    def failures(self) -> list[str]:
+        """The instances that changed since the request and ended in PROBLEM, or in a stable
+        state that is not the goal, with a reason."""
+        wanted = self.goal.status.value
         return [
             path
             for path, i in self.instances.items()
-            if i["status"] == PROBLEM and path in self._changed
+            if path in self._changed
+            and i["status"] != wanted
+            and (i["status"] == PROBLEM or (i["status"] in FALLBACKS and i.get("reason")))
         ]
 
     def pending(self) -> list[str]:
@@ -120,9 +128,9 @@ class Tracker:
         return [path for path, i in self.instances.items() if i["status"] != wanted]
 
     def verdict(self) -> Outcome | None:
-        """REACHED, PROBLEM, or None while waiting."""
-        if self.problems():
-            return Outcome.PROBLEM
+        """REACHED, FAILED, or None while waiting."""
+        if self.failures():
+            return Outcome.FAILED
         return None if self.pending() else Outcome.REACHED
 
     def ordered(self) -> list[dict[str, Any]]:
@@ -192,7 +200,7 @@ def follow(
     what: str,
 ) -> int:
     """Wait for ``goal`` (progress on standard error), print where the instances ended and
-    explain those that did not make it; the exit code (0 reached, 3 timeout, 4 PROBLEM)."""
+    explain those that did not make it; the exit code (0 reached, 3 timeout, 4 failed)."""
     tracker = Tracker(goal, before)
     started = time.monotonic()
     outcome = wait(api, app, tracker, after=after, timeout_s=timeout_s, console=err(), what=what)
@@ -210,8 +218,9 @@ def summary(tracker: Tracker, outcome: Outcome, elapsed_s: float) -> str:
     head = f"{tracker.reached}/{total} instance(s) {wanted}"
     if outcome is Outcome.REACHED:
         return f"[green]done[/]: {head} ({elapsed_s:.1f} s)"
-    if outcome is Outcome.PROBLEM:
-        return f"[red]failed[/]: {head}; in PROBLEM: {', '.join(tracker.problems())}"
+    if outcome is Outcome.FAILED:
+        failed = (f"{path} {tracker.instances[path]['status']}" for path in tracker.failures())
+        return f"[red]failed[/]: {head}; " + ", ".join(failed)
     return f"[red]timeout[/] after {elapsed_s:.1f} s: {head}; waiting: " + ", ".join(
         tracker.pending()
     )
@@ -219,9 +228,9 @@ def summary(tracker: Tracker, outcome: Outcome, elapsed_s: float) -> str:
 
 def unfinished(tracker: Tracker, outcome: Outcome) -> Sequence[str]:
     """The instances to explain after a wait that did not reach its goal."""
-    if outcome is Outcome.PROBLEM:
-        return tracker.problems()
+    if outcome is Outcome.FAILED:
+        return tracker.failures()
     return tracker.pending() if outcome is Outcome.TIMEOUT else ()
 
 
-_EXIT = {Outcome.REACHED: EXIT_OK, Outcome.PROBLEM: EXIT_PROBLEM, Outcome.TIMEOUT: EXIT_TIMEOUT}
+_EXIT = {Outcome.REACHED: EXIT_OK, Outcome.FAILED: EXIT_PROBLEM, Outcome.TIMEOUT: EXIT_TIMEOUT}
