@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from roboconf.dm.service import DmService
 from roboconf.dm.views import BadRequest, Conflict, InvalidTemplate, NotFound
 from roboconf.model import InstanceStatus
 from tests.conftest import ROOT
+from tests.dm.databases import new_database
 
 S = InstanceStatus
 WEBSTACK = ROOT / "examples" / "webstack"
@@ -33,8 +34,16 @@ def scenario(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., No
     return run
 
 
-def options(data_dir: Path) -> EmbeddedOptions:
-    return EmbeddedOptions(data_dir=data_dir, simulate=True, heartbeat_s=1.0, flush_s=0.02)
+def options(data_dir: Path, database: str | None = None) -> EmbeddedOptions:
+    return EmbeddedOptions(
+        data_dir=data_dir, database=database, simulate=True, heartbeat_s=1.0, flush_s=0.02
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], ids=["on SQLite", "on PostgreSQL"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with new_database(request.param, tmp_path) as url:
+        yield url
 
 
 async def until(service: DmService, app: str, check: Callable[[dict[str, int]], bool]) -> None:
@@ -129,8 +138,10 @@ async def test_deploy_add_stop_explain_undeploy_delete(tmp_path: Path) -> None:
 
 
 @scenario
-async def test_a_restarted_service_finds_everything_and_converges_again(tmp_path: Path) -> None:
-    async with embedded_service(options(tmp_path)) as service:
+async def test_a_restarted_service_finds_everything_and_converges_again(
+    tmp_path: Path, database: str
+) -> None:
+    async with embedded_service(options(tmp_path, database)) as service:
         template = await service.upload_template(library.pack(WEBSTACK))
         await service.create_application("shop", template.name, template.version)
         await service.add_instance("shop", "/host", "AppServer", "app3", {"port": "9999"})
@@ -144,7 +155,7 @@ async def test_a_restarted_service_finds_everything_and_converges_again(tmp_path
         await service.set_preference("email", "ops@example.org")
         before = await service.history(limit=1)
 
-    async with embedded_service(options(tmp_path)) as service:
+    async with embedded_service(options(tmp_path, database)) as service:
         assert [a.name for a in service.list_applications()] == ["shop"]
         assert service.instance("shop", "/host/app3").overrides == {"port": "9999"}
         assert service.get_preferences() == {"email": "ops@example.org"}

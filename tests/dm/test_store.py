@@ -13,12 +13,10 @@ import socket
 import sqlite3
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -42,36 +40,11 @@ from roboconf.dm.store import (
     StoreError,
     open_store,
 )
-from tests.conftest import skip_or_fail
+from tests.dm.databases import new_database
 
 #: a guard against a test waiting forever (not a timing check)
 PATIENCE = 60.0
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-
 Scenario = Callable[[Store], Awaitable[None]]
-
-
-async def _postgres_admin(sql: str) -> None:
-    connection = await asyncpg.connect(**POSTGRES, database="postgres", timeout=10)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@contextlib.contextmanager
-def new_database(kind: str, tmp_path: Path) -> Iterator[str]:
-    """The URL of a new, empty database of ``kind`` (sqlite or postgresql)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path}/store/roboconf.db"
-        return
-    name = f"roboconf_test_{uuid.uuid4().hex}"
-    try:
-        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as error:
-        skip_or_fail(f"PostgreSQL on 127.0.0.1:5432 cannot be used: {error}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(_postgres_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(
