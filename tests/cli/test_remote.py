@@ -11,6 +11,7 @@ through :class:`CliRunner`, and through the installed ``roboconf`` command once.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import io
 import itertools
@@ -58,6 +59,8 @@ S = InstanceStatus
 WEBSTACK = ROOT / "examples" / "webstack"
 #: a guard on every wait for a server (not a timing check)
 PATIENCE = 60.0
+#: prctl(2): the signal a process gets when its parent dies
+PR_SET_PDEATHSIG = 1
 #: what every command that waits is given
 WAIT = ("--wait", "--timeout", str(PATIENCE))
 
@@ -577,6 +580,7 @@ def running_dm(data_dir: Path, *, simulate: bool) -> Iterator[RunningDm]:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=terminated_with_parent,
         )
     try:
         wait_for_health(url, process, log)
@@ -593,6 +597,12 @@ def running_dm(data_dir: Path, *, simulate: bool) -> Iterator[RunningDm]:
         for line in left:  # leave nothing behind, even when failing
             os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
     assert left == [], "processes left behind"
+
+
+def terminated_with_parent() -> None:
+    """In the DM's process before it runs: SIGTERM when the test process dies, so that a test
+    run killed abruptly leaves no DM behind (Linux's PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
