@@ -322,7 +322,6 @@ REFUSALS = [
         "a target whose id is not the one of its path is 400",
     ),
     ("GET", "/targets/ghost", None, 404, "NOT_FOUND", "an unknown target is 404"),
-
     (
         "PUT",
         "/applications/idle/targets",
