@@ -10,7 +10,7 @@ how far consumers lag.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from roboconf.errors import MessagingError
 from roboconf.messaging.routing import TopicBindings
@@ -120,6 +120,9 @@ class EmbeddedRouter:
             pending=sum(queue.items.qsize() for queue in self._queues.values()),
             deepest=self._deepest,
         )
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """The router is in this process: it never loses its connection."""
 
     async def close(self) -> None:
         if self._closed:

@@ -11,7 +11,7 @@ Misuse (an undeclared exchange, an unknown queue, a closed transport) raises
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,6 +62,12 @@ class Transport(Protocol):
         ...
 
     def statistics(self) -> TransportStatistics: ...
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call ``callback`` each time the connection came back after a loss, once every queue,
+        binding and consumer is in place again: its owner resynchronises there (agents
+        republish their exports, the DM asks for states). Never called by a transport that
+        cannot lose its connection."""
 
     async def close(self) -> None:
         """Stop every consumer; any later call raises ``MessagingError``."""
