@@ -33,6 +33,7 @@ from roboconf.dm.store import (
     StoreConflict,
     StoredApplication,
     StoredAssociation,
+    StoredBinding,
     StoredEvent,
     StoredInstance,
     StoredTarget,
@@ -215,7 +216,7 @@ def test_an_application_needs_a_stored_template(url: str, tmp_path: Path) -> Non
     run(url, tmp_path, scenario)
 
 
-def test_deleting_an_application_deletes_its_instances_and_associations(
+def test_deleting_an_application_deletes_its_instances_associations_and_bindings(
     url: str, tmp_path: Path
 ) -> None:
     async def scenario(store: Store) -> None:
@@ -225,10 +226,12 @@ def test_deleting_an_application_deletes_its_instances_and_associations(
             await store.set_association(
                 StoredAssociation(application=app, key="/vm", target_id="t")
             )
+            await store.set_binding(binding(app, "Lb", "lb"))
         await store.append_events([event(app="app")])
         assert await store.delete_application("app") is True
         assert await store.load_instances("app") == []
         assert await store.list_associations("app") == []
+        assert await store.list_bindings() == [binding("other", "Lb", "lb")]
         assert await store.load_instances("other") == [instance("/vm", app="other")]
         assert [a.application for a in await store.list_associations()] == ["other"]
         assert len(await store.list_events(application="app")) == 1, "the history is kept"
@@ -375,6 +378,37 @@ def test_associations_are_set_by_application_and_key(url: str, tmp_path: Path) -
         assert await store.delete_association("a", "/vm") is False
         with pytest.raises(StoreError, match="application 'nope' is not stored"):
             await store.set_association(association("nope", "default", "t1"))
+
+    run(url, tmp_path, scenario)
+
+
+def binding(app: str, prefix: str, *applications: str) -> StoredBinding:
+    return StoredBinding(application=app, prefix=prefix, applications=applications)
+
+
+def test_bindings_are_set_by_application_and_prefix(url: str, tmp_path: Path) -> None:
+    async def scenario(store: Store) -> None:
+        await with_application(store, "b", "a")
+        await store.set_binding(binding("b", "Lb", "lb1"))
+        await store.set_binding(binding("a", "Lb", "lb1"))
+        await store.set_binding(binding("a", "Db", "db2", "db1"))
+        await store.set_binding(binding("a", "Lb", "lb2", "lb1"))
+        await store.set_binding(binding("b", "Cache"))
+        assert await store.list_bindings() == [
+            binding("a", "Db", "db2", "db1"),
+            binding("a", "Lb", "lb2", "lb1"),
+            binding("b", "Cache"),
+            binding("b", "Lb", "lb1"),
+        ]
+        assert await store.list_bindings("a") == [
+            binding("a", "Db", "db2", "db1"),
+            binding("a", "Lb", "lb2", "lb1"),
+        ]
+        assert await store.delete_binding("a", "Lb") is True
+        assert await store.delete_binding("a", "Lb") is False
+        assert [b.prefix for b in await store.list_bindings("a")] == ["Db"]
+        with pytest.raises(StoreError, match="application 'nope' is not stored"):
+            await store.set_binding(binding("nope", "Lb", "lb1"))
 
     run(url, tmp_path, scenario)
 
@@ -526,6 +560,7 @@ def test_a_reopened_store_has_everything_and_migrates_nothing(sql_url: str, tmp_
         await store.save_instances("app", [instance("/vm"), instance("/vm/a", data={"k": "v"})])
         await store.put_target(target)
         await store.set_association(association)
+        await store.set_binding(binding("app", "Lb", "lb"))
         await store.set_preference("k", "v")
         await store.append_events([event(), event()])
 
@@ -538,6 +573,7 @@ def test_a_reopened_store_has_everything_and_migrates_nothing(sql_url: str, tmp_
         ]
         assert await store.list_targets() == [target]
         assert await store.list_associations() == [association]
+        assert await store.list_bindings() == [binding("app", "Lb", "lb")]
         assert await store.get_preferences() == {"k": "v"}
         assert len(await store.list_events()) == 2
 
@@ -547,7 +583,7 @@ def test_a_reopened_store_has_everything_and_migrates_nothing(sql_url: str, tmp_
         tmp_path,
         lambda c: c.execute(text("SELECT version_num FROM alembic_version")).all(),
     )
-    assert [v for (v,) in versions] == ["0001"]
+    assert [v for (v,) in versions] == ["0002"]
 
 
 def test_the_migrations_build_the_tables_the_store_uses(sql_url: str, tmp_path: Path) -> None:

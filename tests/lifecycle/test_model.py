@@ -56,6 +56,30 @@ def test_inherited_exports_are_published_under_every_prefix() -> None:
     assert set(rules_from_graph(graph)["Tomcat"].exports) == {"Base", "Tomcat"}
 
 
+@pytest.mark.parametrize(
+    ("imports", "external", "mandatory"),
+    [
+        ("external Lb.*", {"Lb"}, {"Lb"}),
+        ("external Lb.ip (optional), Db.port", {"Lb"}, {"Db"}),
+        ("Db.port, Db.ip (optional)", set(), {"Db"}),
+        ("external Lb.ip, external Cache.* (optional)", {"Lb", "Cache"}, {"Lb"}),
+    ],
+    ids=[
+        "an external import is marked, and mandatory unless optional",
+        "an optional external import is marked, not mandatory",
+        "internal imports are not marked",
+        "each external prefix is marked",
+    ],
+)
+def test_external_prefixes_are_marked(
+    imports: str, external: set[str], mandatory: set[str]
+) -> None:
+    graph = graph_of(f"App {{\n installer: script;\n imports: {imports};\n}}\n")
+    rules = rules_from_graph(graph)["App"]
+    assert rules.external_prefixes == external
+    assert rules.mandatory_prefixes == mandatory
+
+
 def test_model_events_skip_the_nested_machines() -> None:
     graph = graph_of(
         "VM {\n installer: target;\n children: App, VM;\n}\n"

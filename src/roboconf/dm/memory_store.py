@@ -14,6 +14,7 @@ from roboconf.dm.store import (
     StoreConflict,
     StoredApplication,
     StoredAssociation,
+    StoredBinding,
     StoredEvent,
     StoredInstance,
     StoredTarget,
@@ -29,6 +30,7 @@ class MemoryStore:
         self._instances: dict[str, dict[str, StoredInstance]] = {}
         self._targets: dict[str, StoredTarget] = {}
         self._associations: dict[tuple[str, str], StoredAssociation] = {}
+        self._bindings: dict[tuple[str, str], StoredBinding] = {}
         self._preferences: dict[str, str] = {}
         self._events: list[StoredEvent] = []
         self._last_id = 0
@@ -90,7 +92,24 @@ class MemoryStore:
         self._instances.pop(name, None)
         for key in [k for k in self._associations if k[0] == name]:
             del self._associations[key]
+        for key in [k for k in self._bindings if k[0] == name]:
+            del self._bindings[key]
         return self._applications.pop(name, None) is not None
+
+    async def set_binding(self, binding: StoredBinding) -> None:
+        if binding.application not in self._applications:
+            raise StoreError(f"application {binding.application!r} is not stored")
+        self._bindings[(binding.application, binding.prefix)] = binding
+
+    async def delete_binding(self, application: str, prefix: str) -> bool:
+        return self._bindings.pop((application, prefix), None) is not None
+
+    async def list_bindings(self, application: str | None = None) -> list[StoredBinding]:
+        return [
+            self._bindings[k]
+            for k in sorted(self._bindings)
+            if application is None or k[0] == application
+        ]
 
     # -- instances -------------------------------------------------------------------------
 

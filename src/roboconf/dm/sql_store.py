@@ -60,6 +60,7 @@ from roboconf.dm.store import (
     StoreConflict,
     StoredApplication,
     StoredAssociation,
+    StoredBinding,
     StoredEvent,
     StoredInstance,
     StoredTarget,
@@ -155,6 +156,20 @@ ASSOCIATIONS = Table(
     ),
     Column("key", Text, primary_key=True),
     Column("target_id", String, nullable=False),
+)
+
+BINDINGS = Table(
+    "bindings",
+    METADATA,
+    Column(
+        "application",
+        String,
+        ForeignKey("applications.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("prefix", String, primary_key=True),
+    #: the bound applications' names, a JSON list
+    Column("applications", Text, nullable=False),
 )
 
 PREFERENCES = Table(
@@ -453,6 +468,43 @@ class SqlStore:
         async with self._transaction() as connection:
             rows = await connection.execute(query)
             return [StoredAssociation(**row._asdict()) for row in rows]
+
+    # -- bindings --------------------------------------------------------------------------
+
+    async def set_binding(self, binding: StoredBinding) -> None:
+        row = {**_fields(binding), "applications": _dumps(list(binding.applications))}
+        async with self._transaction(writes=True) as connection:
+            try:
+                await connection.execute(self._upsert(BINDINGS), row)
+            except IntegrityError as error:
+                raise StoreError(
+                    f"cannot bind {binding.prefix!r}: application {binding.application!r} "
+                    "is not stored"
+                ) from error
+
+    async def delete_binding(self, application: str, prefix: str) -> bool:
+        async with self._transaction(writes=True) as connection:
+            deleted = await connection.execute(
+                delete(BINDINGS).where(
+                    BINDINGS.c.application == application, BINDINGS.c.prefix == prefix
+                )
+            )
+        return deleted.rowcount > 0
+
+    async def list_bindings(self, application: str | None = None) -> list[StoredBinding]:
+        query = select(BINDINGS).order_by(BINDINGS.c.application, BINDINGS.c.prefix)
+        if application is not None:
+            query = query.where(BINDINGS.c.application == application)
+        async with self._transaction() as connection:
+            rows = await connection.execute(query)
+            return [
+                StoredBinding(
+                    application=row.application,
+                    prefix=row.prefix,
+                    applications=tuple(json.loads(row.applications)),
+                )
+                for row in rows
+            ]
 
     # -- preferences -----------------------------------------------------------------------
 

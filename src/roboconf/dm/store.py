@@ -92,6 +92,15 @@ class StoredAssociation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StoredBinding:
+    """The applications whose exports ``application`` accepts for an external ``prefix``."""
+
+    application: str
+    prefix: str
+    applications: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredEvent:
     #: assigned by the store when the event is appended (0 before)
     id: int = 0
@@ -148,7 +157,17 @@ class Store(Protocol):
         """By name."""
 
     async def delete_application(self, name: str) -> bool:
-        """Delete it with its instances and target associations; False if it was not stored."""
+        """Delete it with its instances, target associations and bindings; False if it was not
+        stored."""
+
+    async def set_binding(self, binding: StoredBinding) -> None:
+        """Insert or replace, by application and prefix; :class:`StoreError` if the
+        application is not stored."""
+
+    async def delete_binding(self, application: str, prefix: str) -> bool: ...
+
+    async def list_bindings(self, application: str | None = None) -> list[StoredBinding]:
+        """By application, then prefix."""
 
     # -- instances -------------------------------------------------------------------------
 

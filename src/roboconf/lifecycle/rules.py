@@ -32,10 +32,14 @@ class ComponentRules:
     ``imports`` maps a prefix to the full names imported from it (``Tomcat.*`` stands for all);
     ``exports`` maps a prefix to the full names exported under it and their default values.
     ``scoped`` components are machines: their instances belong to their own agent.
+    ``external_prefixes`` are the imported prefixes that other applications provide (``external
+    Lb.*``: ``Lb`` is a template's exports prefix): the shell listens to them on the exchange
+    applications share and accepts only the applications bound to them; the rules are the same.
     """
 
     imports: Mapping[str, frozenset[str]] = field(default_factory=dict)
     mandatory_prefixes: frozenset[str] = frozenset()
+    external_prefixes: frozenset[str] = frozenset()
     exports: Mapping[str, Values] = field(default_factory=dict)
     scoped: bool = False
 
@@ -55,11 +59,13 @@ def rules_from_graph(graph: Graph) -> dict[str, ComponentRules]:
 
 def _component_rules(graph: Graph, component: str) -> ComponentRules:
     imports: dict[str, set[str]] = {}
-    for name in imported_variables(graph, component):
+    imported = imported_variables(graph, component)
+    for name in imported:
         imports.setdefault(split_variable(name)[0], set()).add(name)
     return ComponentRules(
         imports={prefix: frozenset(names) for prefix, names in imports.items()},
         mandatory_prefixes=mandatory_prefixes(graph, component),
+        external_prefixes=frozenset(v.prefix for v in imported.values() if v.external),
         exports=by_prefix(exported_variables(graph, component)),
         scoped=is_target(resolved_installer(graph, component)),
     )
