@@ -16,6 +16,14 @@ from typing import Annotated
 
 import typer
 
+from roboconf.cli.messaging_options import (
+    MessagingConfig,
+    MessagingKind,
+    MessagingUrl,
+    messaging_from_options,
+)
+from roboconf.messaging.settings import MessagingSettings
+
 DEFAULT_PORT = 8181
 
 
@@ -40,12 +48,24 @@ def dm(
         bool, typer.Option("--simulate", help="Simulated plug-ins: no recipe is executed.")
     ] = False,
     heartbeat: Annotated[float, typer.Option(help="Heartbeat period of agents (s).")] = 5.0,
+    target: Annotated[
+        str, typer.Option(help="Machines of templates with no target: in-memory or local.")
+    ] = "in-memory",
+    messaging: MessagingKind = "embedded",
+    messaging_url: MessagingUrl = None,
+    messaging_config: MessagingConfig = None,
+    domain: Annotated[str, typer.Option(help="Several DMs may share one broker.")] = "default",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the Deployment Manager service (REST API at /api/v1) until stopped."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if target not in ("in-memory", "local"):
+        typer.echo(f"error: --target must be in-memory or local, not {target!r}", err=True)
+        raise typer.Exit(2)
+    settings = messaging_from_options(messaging, messaging_url, messaging_config, domain)
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     raise typer.Exit(
         asyncio.run(
             serve(
@@ -56,6 +76,9 @@ def dm(
                 simulate=simulate,
                 heartbeat_s=heartbeat,
                 log_level=log_level,
+                target=target,
+                messaging=settings,
+                dm_url=f"http://{reachable}:{port}",
             )
         )
     )
@@ -70,9 +93,13 @@ async def serve(
     simulate: bool,
     heartbeat_s: float,
     log_level: str,
+    target: str = "in-memory",
+    messaging: MessagingSettings | None = None,
+    dm_url: str | None = None,
 ) -> int:
     from roboconf.cli.embedded import EmbeddedOptions, embedded_service
     from roboconf.cli.serving import serve_until_signalled
+    from roboconf.errors import MessagingError
 
     options = EmbeddedOptions(
         data_dir=data_dir,
@@ -80,7 +107,14 @@ async def serve(
         simulate=simulate,
         heartbeat_s=heartbeat_s,
         environment=dict(os.environ),
+        messaging=messaging or MessagingSettings(),
+        dm_url=dm_url,
+        default_target=target,
     )
-    async with embedded_service(options) as service:
-        started = await serve_until_signalled(service, host, port, log_level)
-        return 0 if started else 1
+    try:
+        async with embedded_service(options) as service:
+            started = await serve_until_signalled(service, host, port, log_level)
+            return 0 if started else 1
+    except MessagingError as error:
+        logging.getLogger(__name__).error("%s", error)
+        return 1

@@ -1,5 +1,11 @@
-"""The embedded platform, composed: the DM service with the embedded messaging router and the
-in-memory target (one agent task per machine, in this process), ready to be served.
+"""The platform, composed: the DM service, its messaging and its target handlers.
+
+- messaging: the embedded router by default (agents in this process use it directly; agents in
+  their own processes reach it through the DM's API, ``messaging.type = http``), or a RabbitMQ
+  broker shared by the DM and every agent;
+- targets: ``in-memory`` (one agent task per machine, in this process) and ``local`` (one
+  ``roboconf agent`` process per machine, on this host); ``default_target`` picks the one of
+  machines whose template ships no target.
 
 Used by ``roboconf dm`` and ``roboconf run``; tests compose the same way.
 """
@@ -14,12 +20,15 @@ from pathlib import Path
 from roboconf.agent.agent import Agent, AgentSettings
 from roboconf.dm.manager import DmSettings
 from roboconf.dm.service import DmService, ServiceSettings
-from roboconf.messaging.embedded import EmbeddedRouter
+from roboconf.errors import MessagingError
+from roboconf.messaging.connect import dm_transport
+from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.plugins.base import StepLimits
-from roboconf.targets.base import MachineIdentity, TargetDefinition
+from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetHandler
 from roboconf.targets.in_memory import InMemoryHandler
+from roboconf.targets.local import LocalHandler
 
-#: the target of machines whose template ships none: agents in this process, real recipes
+#: agents run as tasks of the DM's process, real recipes
 IN_MEMORY = TargetDefinition(
     id="in-memory",
     handler="in-memory",
@@ -31,6 +40,17 @@ IN_MEMORY = TargetDefinition(
         "in-memory.execute-real-recipes": "true",
     },
 )
+
+#: one agent process per machine, on this host
+LOCAL = TargetDefinition(
+    id="local",
+    handler="local",
+    name="local",
+    description="one roboconf agent process per machine, on this host",
+    properties={"id": "local", "handler": "local"},
+)
+
+DEFAULT_TARGETS = {"in-memory": IN_MEMORY, "local": LOCAL}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,42 +65,83 @@ class EmbeddedOptions:
     #: what recipes see of the environment
     environment: Mapping[str, str] = field(default_factory=dict)
     flush_s: float = 0.1
+    #: the DM's messaging (embedded or http: the router in this process)
+    messaging: MessagingSettings = field(default_factory=MessagingSettings)
+    #: the DM's API address, which ``local`` agents use when the DM routes (not rabbitmq)
+    dm_url: str | None = None
+    #: the target of machines whose template ships none: ``in-memory`` or ``local``
+    default_target: str = "in-memory"
+
+
+def agent_messaging(options: EmbeddedOptions) -> dict[str, str]:
+    """The messaging settings agents in their own processes are told."""
+    if options.messaging.type is MessagingType.RABBITMQ:
+        return options.messaging.as_properties()
+    if options.dm_url is None:
+        return {}
+    return MessagingSettings(
+        type=MessagingType.HTTP, url=options.dm_url, domain=options.messaging.domain
+    ).as_properties()
 
 
 @contextlib.asynccontextmanager
 async def embedded_service(options: EmbeddedOptions) -> AsyncIterator[DmService]:
-    """A running DM service on the embedded router and the in-memory target."""
-    router = EmbeddedRouter()
+    """A running DM service with its messaging and the in-memory and local targets."""
+    transport = await dm_transport(options.messaging)
     services: list[DmService] = []
+
+    def recipes_of(application: str) -> Path:
+        return services[0].template_folder(application) / "graph"
 
     async def run_agent(identity: MachineIdentity, definition: TargetDefinition) -> None:
         real = definition.flag("in-memory.execute-real-recipes", default=True)
-        folder = services[0].template_folder(identity.application)
         settings = AgentSettings(
             data_dir=options.data_dir / "agents" / identity.application,
-            recipes_root=folder / "graph",
+            recipes_root=recipes_of(identity.application),
+            domain=identity.domain,
             heartbeat_period_s=options.heartbeat_s,
             simulate=options.simulate or not real,
             environment=dict(options.environment),
             limits=StepLimits(timeout_s=options.step_timeout_s),
         )
         agent = Agent(
-            router,
+            transport,
             application=identity.application,
             scoped_path=identity.scoped_path,
             settings=settings,
         )
         await agent.run()
 
+    def local_agent(identity: MachineIdentity) -> dict[str, str]:
+        return {
+            "recipes.dir": str(recipes_of(identity.application)),
+            "heartbeat.period": str(options.heartbeat_s),
+            "step.timeout": str(options.step_timeout_s),
+            "simulate": "true" if options.simulate else "false",
+        }
+
     settings = ServiceSettings(
         data_dir=options.data_dir,
         database=options.database,
-        dm=DmSettings(heartbeat_period_s=options.heartbeat_s),
-        default_target=IN_MEMORY,
+        dm=DmSettings(
+            domain=options.messaging.domain,
+            heartbeat_period_s=options.heartbeat_s,
+            messaging=agent_messaging(options),
+        ),
+        default_target=DEFAULT_TARGETS[options.default_target],
         flush_s=options.flush_s,
     )
-    async with InMemoryHandler(run_agent) as handler:
-        service = DmService(settings, router, {handler.handler_id: handler})
-        services.append(service)
-        async with service:
-            yield service
+    local = LocalHandler(options.data_dir / "machines", local_agent)
+    try:
+        async with InMemoryHandler(run_agent) as in_memory:
+            handlers: dict[str, TargetHandler] = {
+                in_memory.handler_id: in_memory,
+                local.handler_id: local,
+            }
+            service = DmService(settings, transport, handlers)
+            services.append(service)
+            async with service:
+                yield service
+    finally:
+        with contextlib.suppress(MessagingError):
+            await transport.close()

@@ -28,11 +28,20 @@ from rich.markup import escape
 from rich.text import Text
 
 from roboconf.cli.embedded import EmbeddedOptions, embedded_service
+from roboconf.cli.messaging_options import (
+    MessagingConfig,
+    MessagingKind,
+    MessagingUrl,
+    messaging_from_options,
+)
+from roboconf.cli.ports import available_port
 from roboconf.cli.render import instance_tree, tree_as_json
 from roboconf.dm.application import Application
 from roboconf.dm.manager import DeploymentManager
 from roboconf.dm.service import DmService
 from roboconf.dm.views import InvalidTemplate, ServiceError
+from roboconf.errors import MessagingError
+from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.model import InstanceStatus
 
 #: the DM of `roboconf run` keeps nothing once it exits
@@ -58,12 +67,17 @@ class RunOptions:
     step_timeout_s: float
     host: str
     port: int
+    messaging: MessagingSettings
 
 
 def run(
     template: Annotated[Path, typer.Argument(help="The application template (folder or zip).")],
     target: Annotated[
-        str, typer.Option(help="Where machines come from (in-memory: agents in this process).")
+        str,
+        typer.Option(
+            help="Where machines come from: in-memory (agents in this process) or local "
+            "(an agent process per machine)."
+        ),
     ] = "in-memory",
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Simulated plug-ins: nothing is executed.")
@@ -89,10 +103,13 @@ def run(
     port: Annotated[
         int, typer.Option(help="Port of the DM's API; a free one when it is taken.")
     ] = 8181,
+    messaging: MessagingKind = "embedded",
+    messaging_url: MessagingUrl = None,
+    messaging_config: MessagingConfig = None,
 ) -> None:
     """Deploy and start an application on this machine; Ctrl-C undeploys it and exits."""
-    if target != "in-memory":
-        typer.echo(f"error: target {target!r} is not available yet (use in-memory)", err=True)
+    if target not in ("in-memory", "local"):
+        typer.echo(f"error: --target must be in-memory or local, not {target!r}", err=True)
         raise typer.Exit(2)
     options = RunOptions(
         template=template,
@@ -106,8 +123,13 @@ def run(
         step_timeout_s=step_timeout,
         host=host,
         port=port,
+        messaging=messaging_from_options(messaging, messaging_url, messaging_config),
     )
-    raise typer.Exit(asyncio.run(_run(options)))
+    try:
+        raise typer.Exit(asyncio.run(_run(options)))
+    except MessagingError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 async def _run(options: RunOptions) -> int:
@@ -116,6 +138,7 @@ async def _run(options: RunOptions) -> int:
         data_dir = options.data_dir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="roboconf-run-"))
         )
+        port = available_port(options.host, options.port)
         embedded = EmbeddedOptions(
             data_dir=data_dir,
             database=MEMORY,
@@ -123,17 +146,27 @@ async def _run(options: RunOptions) -> int:
             heartbeat_s=options.heartbeat_s,
             step_timeout_s=options.step_timeout_s,
             environment=dict(os.environ),
+            messaging=options.messaging,
+            dm_url=f"http://{options.host}:{port}",
+            default_target=options.target,
         )
         service = await stack.enter_async_context(embedded_service(embedded))
+        # agents in their own processes reach the DM's router through its API
+        routed_over_http = (
+            options.target == "local" and options.messaging.type is not MessagingType.RABBITMQ
+        )
+        url = None
+        if not options.once or routed_over_http:
+            # imported here: FastAPI and uvicorn take a while to import, --once needs neither
+            from roboconf.cli.serving import serving
+
+            url = await stack.enter_async_context(serving(service, options.host, port))
         application = await _create(service, options, console)
         if application is None:
             return 1
         if options.once:
             return await _once(service, application, options, console)
-        # imported here: FastAPI and uvicorn take a while to import, --once needs neither
-        from roboconf.cli.serving import serving
-
-        url = await stack.enter_async_context(serving(service, options.host, options.port))
+        assert url is not None
         return await _until_interrupted(service, application, options, console, url)
     return 0
 

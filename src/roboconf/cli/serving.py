@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 
 from roboconf.api import create_app
+from roboconf.cli.ports import available_port
 from roboconf.dm.service import DmService
 
 
@@ -43,8 +43,7 @@ async def serving(
 ) -> AsyncIterator[str]:
     """Serve in the background while the block runs; yields the API's URL. ``port`` falls
     back to a free one when it is taken."""
-    if not _bindable(host, port):
-        port = 0
+    port = available_port(host, port)
     server = _QuietServer(config(service, host, port, log_level))
     task = asyncio.create_task(server.serve(), name="api server")
     try:
@@ -58,13 +57,3 @@ async def serving(
     finally:
         server.should_exit = True
         await task
-
-
-def _bindable(host: str, port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-        return True

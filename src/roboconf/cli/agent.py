@@ -1,0 +1,150 @@
+"""``roboconf agent``: one agent as its own process, on the machine it manages.
+
+Target handlers start it with its identity (options, a ``--config`` file or ``ROBOCONF_*``
+variables: :mod:`roboconf.agent.config`). It connects to the messaging server, retrying for as
+long as it takes (a machine may boot before its broker), asks the DM for its model with its
+first heartbeat, and works until SIGTERM or SIGINT. Stopping the agent does not undeploy
+anything: the DM undeploys a machine's instances before it terminates the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from roboconf.errors import MessagingError
+
+if TYPE_CHECKING:
+    from roboconf.agent.config import AgentConfig
+
+log = logging.getLogger(__name__)
+
+#: seconds one connection attempt may take before the agent logs it and tries again
+CONNECT_ROUND_S = 30.0
+#: environment variables that configure the agent, not its recipes
+_OWN_VARIABLES = ("ROBOCONF_",)
+
+
+def agent(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="A .properties file: identity, messaging, folders (see the docs)."),
+    ] = None,
+    application: Annotated[
+        str | None, typer.Option(help="The application this agent belongs to.")
+    ] = None,
+    scoped_path: Annotated[
+        str | None, typer.Option(help="The path of its machine (scoped instance), e.g. /vm.")
+    ] = None,
+    messaging_type: Annotated[
+        str | None, typer.Option(help="rabbitmq or http (the embedded router needs the DM).")
+    ] = None,
+    messaging_url: Annotated[
+        str | None,
+        typer.Option(help="amqp://… for rabbitmq, the DM's http://… address for http."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="The agent's work folder (default: ~/.local/share).")
+    ] = None,
+    recipes_dir: Annotated[
+        Path | None, typer.Option(help="The template's graph/ folder, on a shared file system.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run one agent until stopped (SIGTERM, Ctrl-C)."""
+    from roboconf.agent.config import AgentConfigError, agent_config, from_environment
+    from roboconf.messaging.settings import MessagingSettingsError
+    from roboconf.project.properties import parse_properties
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    keys: dict[str, str] = {}
+    if config is not None:
+        try:
+            keys.update(parse_properties(config.read_text(encoding="utf-8")).values)
+        except OSError as error:
+            typer.echo(f"error: cannot read {config}: {error.strerror}", err=True)
+            raise typer.Exit(2) from None
+    keys.update(from_environment(os.environ))
+    given = {
+        "application": application,
+        "scoped.path": scoped_path,
+        "messaging.type": messaging_type,
+        "data.dir": str(data_dir) if data_dir else None,
+        "recipes.dir": str(recipes_dir) if recipes_dir else None,
+    }
+    if messaging_url:
+        kind = messaging_type or keys.get("messaging.type", "")
+        given["http.url" if kind == "http" else "rabbitmq.url"] = messaging_url
+    keys.update({key: value for key, value in given.items() if value})
+    try:
+        settings = agent_config(keys, default_data_dir=_default_data_dir())
+    except (AgentConfigError, MessagingSettingsError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(asyncio.run(_serve(settings)))
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "roboconf-agent"
+
+
+async def _serve(config: AgentConfig) -> int:
+    from roboconf.agent.agent import Agent, AgentSettings
+    from roboconf.messaging.connect import agent_transport
+    from roboconf.plugins.base import StepLimits
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    name = f"agent {config.application} {config.scoped_path}"
+    transport = None
+    while transport is None and not stop.is_set():
+        try:
+            transport = await agent_transport(
+                config.messaging, name=name, deadline_s=CONNECT_ROUND_S
+            )
+        except MessagingError as error:
+            log.warning("%s: %s; trying again", name, error)
+    if transport is None:
+        return 0
+    log.info("%s: connected through %s", name, config.messaging.describe())
+    settings = AgentSettings(
+        data_dir=config.data_dir,
+        recipes_root=config.recipes_dir,
+        ip=config.ip,
+        domain=config.messaging.domain,
+        heartbeat_period_s=config.heartbeat_period_s,
+        check_period_s=config.check_period_s,
+        limits=StepLimits(timeout_s=config.step_timeout_s),
+        simulate=config.simulate,
+        environment={
+            key: value for key, value in os.environ.items() if not key.startswith(_OWN_VARIABLES)
+        },
+    )
+    worker = Agent(
+        transport,
+        application=config.application,
+        scoped_path=config.scoped_path,
+        settings=settings,
+    )
+    try:
+        async with asyncio.TaskGroup() as group:
+            running = group.create_task(worker.run(), name=name)
+            await stop.wait()
+            running.cancel()
+    finally:
+        with contextlib.suppress(MessagingError):
+            await transport.close()
+    log.info("%s: stopped", name)
+    return 0
