@@ -1,6 +1,8 @@
 """Acceptance: ``roboconf run`` deploys the web-stack example for real, as a user runs it.
 
-Both tests run ``roboconf run examples/webstack`` as a subprocess. The example's balancer listens
+Both tests run ``roboconf run examples/webstack`` as a subprocess, in each way it composes the
+platform: agents in its process on the embedded router, agent processes (``--target local``)
+talking through RabbitMQ, and agent processes talking through the DM (``http`` messaging). The example's balancer listens
 on 8080 (``roboconf run`` takes no overrides): the tests hold :func:`exclusive_port` so that no
 other test uses it at the same time. Every recipe runs in the run's ``--data-dir``: a process
 whose working directory or command line is in there is a process left behind.
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.brokers import require_shared_broker
 from tests.conftest import ROOT
 from tests.engine.conftest import exclusive_port, port_is_free, processes_under
 
@@ -34,6 +37,27 @@ PATIENCE = 30.0
 
 def roboconf(*args: str) -> list[str]:
     return [sys.executable, "-m", "roboconf", *args]
+
+
+VARIANTS = [
+    pytest.param((), id="in-memory agents, embedded router"),
+    pytest.param(
+        ("--target", "local", "--messaging", "rabbitmq"),
+        marks=pytest.mark.integration,
+        id="agent processes, RabbitMQ",
+    ),
+    pytest.param(("--target", "local"), id="agent processes, through the DM (http)"),
+]
+
+
+@pytest.fixture(params=VARIANTS)
+def variant(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, ...]:
+    """How ``roboconf run`` composes the platform; a domain of its own on a shared broker."""
+    options: tuple[str, ...] = request.param
+    if "rabbitmq" in options:
+        require_shared_broker()
+        options = (*options, "--domain", f"test-{os.getpid()}-{tmp_path.name}")
+    return options
 
 
 @pytest.fixture
@@ -56,11 +80,11 @@ def no_process_left(data_dir: Path) -> None:
 
 
 def test_run_once_as_json_starts_and_undeploys_the_web_stack(
-    balancer_port: None, tmp_path: Path
+    balancer_port: None, variant: tuple[str, ...], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
     result = subprocess.run(
-        roboconf("run", str(WEBSTACK), "--once", "--json", "--data-dir", str(data_dir)),
+        roboconf("run", str(WEBSTACK), "--once", "--json", "--data-dir", str(data_dir), *variant),
         capture_output=True,
         text=True,
         timeout=120,
@@ -92,12 +116,12 @@ def backend(url: str) -> str | None:
 
 
 def test_run_serves_through_the_balancer_from_every_app_server_until_ctrl_c(
-    balancer_port: None, tmp_path: Path
+    balancer_port: None, variant: tuple[str, ...], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
     output = (tmp_path / "output.txt").open("w")
     process = subprocess.Popen(
-        roboconf("run", str(WEBSTACK), "--data-dir", str(data_dir)),
+        roboconf("run", str(WEBSTACK), "--data-dir", str(data_dir), *variant),
         stdin=subprocess.DEVNULL,
         stdout=output,
         stderr=subprocess.STDOUT,

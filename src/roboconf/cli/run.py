@@ -106,6 +106,9 @@ def run(
     messaging: MessagingKind = "embedded",
     messaging_url: MessagingUrl = None,
     messaging_config: MessagingConfig = None,
+    domain: Annotated[
+        str, typer.Option(help="Several DMs may share one broker (messaging domain).")
+    ] = "default",
 ) -> None:
     """Deploy and start an application on this machine; Ctrl-C undeploys it and exits."""
     if target not in ("in-memory", "local"):
@@ -123,7 +126,7 @@ def run(
         step_timeout_s=step_timeout,
         host=host,
         port=port,
-        messaging=messaging_from_options(messaging, messaging_url, messaging_config),
+        messaging=messaging_from_options(messaging, messaging_url, messaging_config, domain),
     )
     try:
         raise typer.Exit(asyncio.run(_run(options)))

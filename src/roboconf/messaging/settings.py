@@ -69,7 +69,7 @@ class MessagingSettings:
             f"{parts.scheme}://{host}:{parts.port}" if parts.port else f"{parts.scheme}://{host}"
         )
         user = f"{parts.username}@" if parts.username else ""
-        vhost = parts.path if parts.path not in ("", "/") else ""
+        vhost = parts.path if parts.path not in ("", "/", "/%2F", "/%2f") else ""
         tls = ", TLS" if self.tls is not None else ""
         return f"{self.type.value} {where.replace('://', '://' + user, 1)}{vhost}{tls}"
 
