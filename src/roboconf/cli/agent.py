@@ -99,25 +99,34 @@ def _default_data_dir() -> Path:
 
 
 async def _serve(config: AgentConfig) -> int:
+    """Work until SIGTERM/SIGINT, which cancel whatever the agent is doing (connecting
+    included) and end it cleanly."""
+    loop = asyncio.get_running_loop()
+    work = asyncio.current_task()
+    assert work is not None
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, work.cancel)
+    try:
+        await _work(config)
+    except asyncio.CancelledError:
+        log.info("agent %s %s: stopped", config.application, config.scoped_path)
+    return 0
+
+
+async def _work(config: AgentConfig) -> None:
     from roboconf.agent.agent import Agent, AgentSettings
     from roboconf.messaging.connect import agent_transport
     from roboconf.plugins.base import StepLimits
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     name = f"agent {config.application} {config.scoped_path}"
-    transport = None
-    while transport is None and not stop.is_set():
+    while True:
         try:
             transport = await agent_transport(
                 config.messaging, name=name, deadline_s=CONNECT_ROUND_S
             )
+            break
         except MessagingError as error:
             log.warning("%s: %s; trying again", name, error)
-    if transport is None:
-        return 0
     log.info("%s: connected through %s", name, config.messaging.describe())
     settings = AgentSettings(
         data_dir=config.data_dir,
@@ -139,12 +148,7 @@ async def _serve(config: AgentConfig) -> int:
         settings=settings,
     )
     try:
-        async with asyncio.TaskGroup() as group:
-            running = group.create_task(worker.run(), name=name)
-            await stop.wait()
-            running.cancel()
+        await worker.run()
     finally:
         with contextlib.suppress(MessagingError):
             await transport.close()
-    log.info("%s: stopped", name)
-    return 0
