@@ -212,3 +212,41 @@ async def test_targets_are_checked_and_not_deleted_while_used(tmp_path: Path) ->
         assert service.get_target("a").usage[0].application == "shop"
         with pytest.raises(Conflict):
             await service.delete_target("a")
+
+
+@scenario
+async def test_bindings_are_checked_stored_and_kept_across_a_restart(
+    tmp_path: Path, database: str
+) -> None:
+    templates = ROOT / "tests" / "data" / "inter_app"
+    async with embedded_service(options(tmp_path, database)) as service:
+        for name in ("balancer", "shop"):
+            await service.upload_template(library.pack(templates / name))
+        await service.create_application("lb", "balancer", "1.0")
+        await service.create_application("shop", "shop", "1.0")
+        events = service.subscribe("shop")
+        with pytest.raises(NotFound):
+            await service.bind("shop", "Lb", ["ghost"])
+        with pytest.raises(NotFound):
+            await service.bind("ghost", "Lb", ["lb"])
+        with pytest.raises(BadRequest) as refused:
+            await service.bind("shop", "Db", ["lb"])
+        assert refused.value.details == {"prefix": "Db"}
+        with pytest.raises(NotFound):
+            await service.unbind("shop", "Lb")
+        assert await service.bind("shop", "Lb", ["lb", "lb"]) == ("lb",)
+        changed = await asyncio.wait_for(events.get(), PATIENCE)
+        assert changed is not None and changed.kind == "application.changed"
+        assert changed.details == {"binding": "Lb", "applications": ["lb"]}
+        await service.bulk("lb", "deploy-and-start-all", None, None)
+        await service.bulk("shop", "deploy-and-start-all", None, None)
+        await until(service, "shop", all_in(S.DEPLOYED_STARTED, 2))
+        service.unsubscribe(events)
+
+    async with embedded_service(options(tmp_path, database)) as service:
+        assert service.bindings("shop") == {"Lb": ("lb",)}
+        await until(service, "shop", all_in(S.DEPLOYED_STARTED, 2))
+        assert service.instance("shop", "/web-vm/web").imports == {"Lb": ("lb:/lb-vm/haproxy",)}
+        await service.unbind("shop", "Lb")
+        assert service.bindings("shop") == {}
+        await until(service, "shop", lambda c: c.get("UNRESOLVED") == 1)

@@ -179,6 +179,8 @@ class Engine:
     held: dict[str, asyncio.Event] = field(default_factory=dict)
     #: what the DM announces, from the application's creation on
     watcher: asyncio.Queue[DmEvent] = field(default_factory=asyncio.Queue)
+    #: the other applications (``running(others=...)``), by name
+    others: dict[str, Application] = field(default_factory=dict)
     _history: list[DmEvent] = field(default_factory=list)
 
     def history(self) -> list[DmEvent]:
@@ -273,11 +275,15 @@ async def running(
     step_timeout_s: float = 10.0,
     held: tuple[str, ...] = (),
     environment: Mapping[str, str] | None = None,
+    others: Mapping[str, Path] | None = None,
 ) -> AsyncIterator[Engine]:
-    """The platform of ``template``, its application created (nothing deployed). Leaving it
+    """The platform of ``template``, its application created (nothing deployed), and one more
+    application per template of ``others`` (name → folder) on the same DM. Leaving it
     undeploys what is still deployed (recipes stop their processes), then stops everything."""
-    load = load_template(template)
-    assert load.ok and load.template is not None, [d.render() for d in load.diagnostics]
+    folders = {"scenario": template, **(others or {})}
+    loads = {name: load_template(folder) for name, folder in folders.items()}
+    for load in loads.values():
+        assert load.ok and load.template is not None, [d.render() for d in load.diagnostics]
     data_dir = tmp_path / "data"
     log = tmp_path / "recipes.log"
     env = {**BASE_ENV, "LOG": str(log), **(environment or {})}
@@ -292,7 +298,7 @@ async def running(
             await engine.held[path].wait()
         settings = AgentSettings(
             data_dir=data_dir,
-            recipes_root=template / "graph",
+            recipes_root=folders[identity.application] / "graph",
             heartbeat_period_s=HEARTBEAT,
             check_period_s=check_period_s,
             restart_backoff_s=restart_backoff_s,
@@ -320,9 +326,13 @@ async def running(
         DeploymentManager(router, {"in-memory": handler}, settings=settings, clock=clock) as dm,
     ):
         watcher = dm.watch()
-        app = await dm.create_application(
-            "scenario", load.template, template, default_target=IN_MEMORY
-        )
+        apps = {}
+        for name, load in loads.items():
+            assert load.template is not None
+            apps[name] = await dm.create_application(
+                name, load.template, folders[name], default_target=IN_MEMORY
+            )
+        app = apps.pop("scenario")
         engine = Engine(
             dm=dm,
             app=app,
@@ -332,6 +342,7 @@ async def running(
             log=log,
             held={path: asyncio.Event() for path in held},
             watcher=watcher,
+            others=apps,
         )
         try:
             yield engine
@@ -340,10 +351,11 @@ async def running(
                 link.restore()
             for gate in engine.held.values():
                 gate.set()
-            await dm.undeploy_all(app.name)
-            await dm.wait_until(
-                app.name, lambda a: all(r.status is S.NOT_DEPLOYED for r in a), PATIENCE
-            )
+            for name in (app.name, *apps):
+                await dm.undeploy_all(name)
+                await dm.wait_until(
+                    name, lambda a: all(r.status is S.NOT_DEPLOYED for r in a), PATIENCE
+                )
             dm.unwatch(watcher)
 
 

@@ -50,6 +50,7 @@ from roboconf.messaging.clients import AgentClient
 from roboconf.messaging.messages import (
     AddImport,
     AddInstance,
+    ChangeBinding,
     ChangeInstanceState,
     Heartbeat,
     InstanceChanged,
@@ -60,6 +61,7 @@ from roboconf.messaging.messages import (
     Resynchronize,
     SendInstances,
     SetScopedInstance,
+    external_values,
 )
 from roboconf.messaging.transport import Transport
 from roboconf.model import Graph, Instance, InstanceStatus
@@ -137,6 +139,12 @@ class Agent:
         ] = {}
         self._listening: set[str] = set()
         self._answering: set[str] = set()
+        # Exports shared between applications (see _accepted and _publish_external).
+        self._exports_prefix: str | None = None
+        self._external_exports: Mapping[str, str] = {}
+        self._bindings: dict[str, frozenset[str]] = {}
+        self._external: frozenset[str] = frozenset()
+        self._answering_others = False
         self._group: asyncio.TaskGroup | None = None
 
     # -- running ----------------------------------------------------------------------------
@@ -200,12 +208,17 @@ class Agent:
         match item:
             case ChangeInstanceState(path=path, requested=requested):
                 return StateRequested(path=path, target=requested)
-            case AddImport(prefix=prefix, exporter_path=path, component=component, values=values):
+            case AddImport() | RemoveImport() if not self._accepted(item):
+                return None
+            case AddImport(prefix=prefix, component=component, values=values):
                 return ProviderUpdated(
-                    prefix=prefix, provider_path=path, values=values, component=component
+                    prefix=prefix,
+                    provider_path=self._provider_of(item),
+                    values=values,
+                    component=component,
                 )
-            case RemoveImport(prefix=prefix, exporter_path=path):
-                return ProviderRemoved(prefix=prefix, provider_path=path)
+            case RemoveImport(prefix=prefix):
+                return ProviderRemoved(prefix=prefix, provider_path=self._provider_of(item))
             case RemoveInstance(path=path):
                 return InstanceRemoved(path=path)
             case (
@@ -229,7 +242,8 @@ class Agent:
             case RequestImport(prefix=prefix):
                 await self._publish_machine(only=prefix)
                 for record in self.state.instances.values():
-                    if record.status is STARTED and prefix in record.exports:
+                    wanted = prefix in record.exports or prefix == self._exports_prefix
+                    if record.status is STARTED and wanted:
                         await self._publish(record.path, only=prefix)
             case Resynchronize():
                 await self._publish_machine()
@@ -241,6 +255,8 @@ class Agent:
                 await self._report_all()
             case AddInstance(parent_path=parent, instance=instance):
                 await self._add_subtree(parent, instance)
+            case ChangeBinding(external_prefix=prefix, applications=applications):
+                await self._change_binding(prefix, frozenset(applications))
             case _:
                 log.debug("%s: %s ignored", self.scoped_path, type(message).__name__)
 
@@ -259,6 +275,12 @@ class Agent:
         self.graph = message.graph
         self.machine = machine
         self.state = AgentState(rules=rules_from_graph(message.graph), scoped_path=self.scoped_path)
+        self._exports_prefix = message.exports_prefix
+        self._external_exports = message.external_exports
+        self._bindings = {prefix: frozenset(apps) for prefix, apps in message.bindings.items()}
+        self._external = frozenset().union(
+            *(rules.external_prefixes for rules in self.state.rules.values())
+        )
         events = model_events(self.state.rules, machine, self.scoped_path, self._exports_of)
         for event in events:
             await self._feed(event)
@@ -299,6 +321,9 @@ class Agent:
             await self.client.publish_exports(
                 prefix, self.scoped_path, self.machine.component, values
             )
+        if only in (None, self._exports_prefix):
+            exports = self._exports_of(self.scoped_path, self.machine)
+            await self._publish_external(self.scoped_path, self.machine.component, exports)
 
     async def _add_subtree(self, parent: str, instance: Instance) -> None:
         assert self.state is not None
@@ -349,10 +374,12 @@ class Agent:
             case WithdrawExports(path=path):
                 await self._withdraw(path)
             case RequestImports(prefix=prefix):
+                external = prefix in self._external
                 if prefix not in self._listening:
                     self._listening.add(prefix)
-                    await self.client.listen_to_imports(prefix)
-                await self.client.request_imports(prefix)
+                    await self.client.listen_to_imports(prefix, external=external)
+                if not external or self._bindings.get(prefix):
+                    await self.client.request_imports(prefix, external=external)
             case Notify(path=path, status=status, reason=reason):
                 await self._report(path, status, reason)
             case Refused(path=path, reason=reason):
@@ -503,12 +530,65 @@ class Agent:
                 self._answering.add(prefix)
                 await self.client.listen_to_export_requests(prefix)
             await self.client.publish_exports(prefix, path, record.component, values)
+        if only in (None, self._exports_prefix):
+            await self._publish_external(path, record.component, _flat(record.exports))
 
     async def _withdraw(self, path: str) -> None:
         assert self.state is not None
         record = self.state.instances[path]
         for prefix in record.exports:
             await self.client.withdraw_exports(prefix, path)
+        if self._exports_prefix is not None and self._shared(_flat(record.exports)):
+            await self.client.withdraw_exports(self._exports_prefix, path, external=True)
+
+    # -- exports shared between applications ------------------------------------------------
+
+    async def _publish_external(
+        self, path: str, component: str, values: Mapping[str, str | None]
+    ) -> None:
+        """Publish to other applications what the instance exports to them: the variables of
+        the template's external exports, aliased under its exports prefix (``Lb.lb-ip``), on
+        the exchange applications share; answer their requests from then on."""
+        shared = self._shared(values)
+        if not shared or self._exports_prefix is None:
+            return
+        if not self._answering_others:
+            self._answering_others = True
+            await self.client.listen_to_export_requests(self._exports_prefix, external=True)
+        await self.client.publish_exports(
+            self._exports_prefix, path, component, shared, external=True
+        )
+
+    def _shared(self, values: Mapping[str, str | None]) -> dict[str, str | None]:
+        return external_values(self._exports_prefix, self._external_exports, values)
+
+    def _accepted(self, message: AddImport | RemoveImport) -> bool:
+        """Whether exports (or their withdrawal) count: those of an external prefix only from
+        an application bound to it, none while no application is (as in Roboconf); those of
+        an internal prefix (they come on the application's own exchange) always."""
+        if message.prefix not in self._external:
+            return True
+        return message.application in self._bindings.get(message.prefix, ())
+
+    def _provider_of(self, message: AddImport | RemoveImport) -> str:
+        """The key of a provider: its path, prefixed with its application for an external
+        prefix (``lb:/vm/haproxy``), since applications of one template share their paths."""
+        if message.prefix in self._external:
+            return _external_provider(message.application, message.exporter_path)
+        return message.exporter_path
+
+    async def _change_binding(self, prefix: str, applications: frozenset[str]) -> None:
+        """Providers of the applications no longer bound go away as if they had withdrawn
+        (``update`` or UNRESOLVED follow); the newly bound ones are asked for their exports."""
+        assert self.state is not None
+        before = self._bindings.get(prefix, frozenset())
+        self._bindings[prefix] = applications
+        unbound = tuple(_external_provider(app, "/") for app in before - applications)
+        for provider in list(self.state.providers.get(prefix, {})):
+            if unbound and provider.startswith(unbound):
+                await self._feed(ProviderRemoved(prefix=prefix, provider_path=provider))
+        if applications - before and prefix in self._listening:
+            await self.client.request_imports(prefix, external=True)
 
     async def _report(self, path: str, status: InstanceStatus, reason: str | None) -> None:
         assert self.state is not None
@@ -530,6 +610,10 @@ class Agent:
         assert self.state is not None
         for record in list(self.state.instances.values()):
             await self._report(record.path, record.status, record.reason)
+
+
+def _external_provider(application: str, path: str) -> str:
+    return f"{application}:{path}"
 
 
 def _flat(by_prefix: Mapping[str, Mapping[str, str | None]]) -> dict[str, str | None]:

@@ -25,6 +25,7 @@ from roboconf.lifecycle import ComponentRules, rules_from_graph
 from roboconf.messaging.clients import DmClient
 from roboconf.messaging.messages import (
     AddInstance,
+    ChangeBinding,
     ChangeInstanceState,
     Heartbeat,
     InstanceChanged,
@@ -33,6 +34,7 @@ from roboconf.messaging.messages import (
     RemoveInstance,
     Resynchronize,
     SetScopedInstance,
+    external_values,
     scoped_snapshot,
 )
 from roboconf.messaging.transport import Transport
@@ -115,6 +117,8 @@ class DeploymentManager:
         self.applications: dict[str, Application] = {}
         self._rules: dict[str, dict[str, ComponentRules]] = {}
         self._targets: dict[str, TargetAssociations] = {}
+        #: application → external import prefix → the applications it accepts
+        self._bindings: dict[str, dict[str, tuple[str, ...]]] = {}
         self._machines: dict[tuple[str, str], _Machine] = {}
         self._draining: dict[tuple[str, str], _Drain] = {}
         self._watchers: list[asyncio.Queue[DmEvent]] = []
@@ -154,10 +158,12 @@ class DeploymentManager:
         *,
         default_target: TargetDefinition | None = None,
         records: Iterable[ManagedInstance] | None = None,
+        bindings: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Application:
         """A new application from a loaded template (its instances copied, not deployed), or,
-        with ``records`` (parents first), one restored as it was when the DM stopped; its
-        machines are then checked with :meth:`recover`."""
+        with ``records`` (parents first) and ``bindings``, one restored as it was when the DM
+        stopped (bindings are not checked: the applications they name may come back later);
+        its machines are then checked with :meth:`recover`."""
         if name in self.applications:
             raise InstanceError(f"an application named {name!r} already exists")
         application = Application(name, template, template_dir, records=records)
@@ -175,6 +181,7 @@ class DeploymentManager:
         self.applications[name] = application
         self._rules[name] = rules_from_graph(template.graph)
         self._targets[name] = associations
+        self._bindings[name] = dict(bindings or {})
         await self.client.manage(name)
         return application
 
@@ -192,7 +199,54 @@ class DeploymentManager:
         del self.applications[name]
         del self._rules[name]
         del self._targets[name]
+        del self._bindings[name]
         await self.client.forget(name)
+
+    # -- bindings ---------------------------------------------------------------------------
+
+    def bindings(self, app: str) -> dict[str, tuple[str, ...]]:
+        """External import prefix → the applications whose exports it accepts."""
+        return dict(self._bindings[self.application(app).name])
+
+    def external_prefixes(self, app: str) -> frozenset[str]:
+        """The prefixes some component of the application imports as ``external``."""
+        rules = self._rules[self.application(app).name].values()
+        return frozenset().union(*(r.external_prefixes for r in rules))
+
+    def check_binding(self, app: str, prefix: str, applications: Iterable[str]) -> None:
+        """Raise :class:`InstanceError` unless ``app`` imports ``prefix`` as external and every
+        one of ``applications`` exists with ``prefix`` as its template's exports prefix (the
+        check Roboconf makes): a binding that could never match is refused, not kept."""
+        imported = self.external_prefixes(app)
+        if prefix not in imported:
+            known = ", ".join(sorted(imported)) or "none"
+            raise InstanceError(
+                f"application {app!r} imports no 'external {prefix}.*': only its external "
+                f"imports can be bound (its external prefixes: {known})"
+            )
+        for name in applications:
+            exported = self.application(name).template.descriptor.exports_prefix
+            if exported != prefix:
+                raise InstanceError(
+                    f"application {name!r} cannot be bound to {prefix!r}: its template's "
+                    f"exports prefix is {exported!r}"
+                )
+
+    async def bind(self, app: str, prefix: str, applications: Iterable[str]) -> None:
+        """Accept the exports of ``applications`` (none: unbind) for the external ``prefix``
+        of ``app``, and tell every agent of ``app``: an agent that is not up yet gets it with
+        its model, or from its outbox."""
+        chosen = tuple(dict.fromkeys(applications))
+        self.check_binding(app, prefix, chosen)
+        application = self.application(app)
+        if chosen:
+            self._bindings[app][prefix] = chosen
+        else:
+            self._bindings[app].pop(prefix, None)
+        message = ChangeBinding(external_prefix=prefix, applications=chosen)
+        for name, path in list(self._machines):
+            if name == app:
+                await self._send(application, path, message)
 
     def associate(self, app: str, key: str, target: TargetDefinition | None) -> None:
         """Use ``target`` for the machine at path ``key``, every ``@Component`` machine, or
@@ -405,9 +459,14 @@ class DeploymentManager:
                     reasons.append(f"it waits for its ancestor {ancestor} ({parent.status.value})")
                     break
                 ancestor = parent.parent
+            external = self._rules[app][record.component].external_prefixes
             for prefix in sorted(mandatory_prefixes(application.graph, record.component)):
                 if record.status is UNRESOLVED and not record.imports.get(prefix):
                     reasons.append(f"no instance provides {prefix}, which it imports (mandatory)")
+                    if prefix in external and not self._bindings[app].get(prefix):
+                        reasons.append(
+                            f"{prefix} is external and no application is bound to it: bind one"
+                        )
         if record.reason:
             reasons.append(f"last problem: {record.reason}")
         if record.output_tail:
@@ -596,6 +655,7 @@ class DeploymentManager:
             root=root,
             exports_prefix=descriptor.exports_prefix,
             external_exports=descriptor.external_exports,
+            bindings=self._bindings[application.name],
         )
 
     async def _instance_changed(self, message: InstanceChanged) -> None:
@@ -680,16 +740,31 @@ class DeploymentManager:
     async def _withdraw_on_behalf(
         self, application: Application, records: Iterable[ManagedInstance]
     ) -> None:
-        """Tell importers that these instances' exports are gone (their agent cannot)."""
+        """Tell importers that these instances' exports are gone (their agent cannot), in other
+        applications too for the instances that export something to them."""
         rules = self._rules[application.name]
+        descriptor = application.template.descriptor
         for record in records:
             if record.status not in (STARTED, PROBLEM, InstanceStatus.STOPPING, UNDEPLOYING):
                 continue
-            for prefix in rules[record.component].exports:
+            exports = rules[record.component].exports
+            for prefix in exports:
                 await self.client.publish_on_behalf(
                     RemoveImport(
                         application=application.name, prefix=prefix, exporter_path=record.path
                     )
+                )
+            flat = {name: value for values in exports.values() for name, value in values.items()}
+            if descriptor.exports_prefix and external_values(
+                descriptor.exports_prefix, descriptor.external_exports, flat
+            ):
+                await self.client.publish_on_behalf(
+                    RemoveImport(
+                        application=application.name,
+                        prefix=descriptor.exports_prefix,
+                        exporter_path=record.path,
+                    ),
+                    external=True,
                 )
 
     # -- random ports -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from roboconf.dm.store import (
     StoreBatch,
     StoredApplication,
     StoredAssociation,
+    StoredBinding,
     StoredEvent,
     StoredInstance,
     StoredTarget,
@@ -191,6 +192,11 @@ class DmService:
     def store(self) -> Store:
         assert self._store is not None, "use the service inside `async with`"
         return self._store
+
+    @property
+    def transport(self) -> Transport:
+        """The messaging the DM uses: the API lends it to agents with ``messaging.type = http``."""
+        return self._transport
 
     def template_folder(self, application: str) -> Path:
         """Where an application's template is unpacked (in-memory agents read recipes there)."""
@@ -508,6 +514,45 @@ class DmService:
         await self._commit()
         return AssociationView(key=key, target_id=target_id)
 
+    # -- bindings -----------------------------------------------------------------------------
+
+    def bindings(self, app: str) -> dict[str, tuple[str, ...]]:
+        """External import prefix → the applications whose exports it accepts."""
+        self._application(app)
+        return dict(sorted(self.dm.bindings(app).items()))
+
+    async def bind(self, app: str, prefix: str, applications: Iterable[str]) -> tuple[str, ...]:
+        """Accept the exports of ``applications`` for ``app``'s external ``prefix`` (replacing
+        the bound ones; none: unbind); committed before the agents are told."""
+        self._application(app)
+        chosen = tuple(dict.fromkeys(applications))
+        for name in chosen:
+            self._stored_application(name)
+        try:
+            self.dm.check_binding(app, prefix, chosen)
+        except InstanceError as error:
+            raise BadRequest(str(error), prefix=prefix) from error
+        if chosen:
+            await self.store.set_binding(
+                StoredBinding(application=app, prefix=prefix, applications=chosen)
+            )
+        else:
+            await self.store.delete_binding(app, prefix)
+        self._event(
+            "application.changed",
+            application=app,
+            details={"binding": prefix, "applications": list(chosen)},
+        )
+        await self._commit()
+        await self.dm.bind(app, prefix, chosen)
+        return chosen
+
+    async def unbind(self, app: str, prefix: str) -> None:
+        """Accept no application for ``prefix`` any more (404 if none was bound)."""
+        if prefix not in self.bindings(app):
+            raise NotFound(f"application {app!r} has no binding for {prefix!r}")
+        await self.bind(app, prefix, ())
+
     # -- preferences --------------------------------------------------------------------------
 
     def get_preferences(self) -> dict[str, str]:
@@ -723,12 +768,14 @@ class DmService:
             return
         rows = await self.store.load_instances(stored.name)
         records = [_record_of(row, entry.template) for row in rows] if rows else None
+        bindings = await self.store.list_bindings(stored.name)
         await self.dm.create_application(
             stored.name,
             entry.template,
             entry.folder,
             default_target=self.settings.default_target,
             records=records,
+            bindings={b.prefix: b.applications for b in bindings},
         )
         self._applications[stored.name] = stored
         chosen = self._associations.setdefault(stored.name, {})

@@ -284,6 +284,24 @@ def scoped_snapshot(graph: Graph, roots: Iterable[Instance], scoped_path: str) -
     return node
 
 
+def external_values(
+    exports_prefix: str | None,
+    external_exports: Mapping[str, str],
+    values: Mapping[str, str | None],
+) -> dict[str, str | None]:
+    """What an exporter publishes for other applications, from its exported ``values`` (full
+    names): each variable listed in ``external_exports`` under its alias, prefixed as Roboconf
+    does (``HAProxy.ip`` as ``lb-ip`` with prefix ``Lb`` → ``Lb.lb-ip``). Empty when it exports
+    none of them, or when the template has no exports prefix."""
+    if exports_prefix is None:
+        return {}
+    return {
+        f"{exports_prefix}.{alias}": values[name]
+        for name, alias in external_exports.items()
+        if name in values
+    }
+
+
 def recipe_digest(files: Mapping[str, bytes]) -> str:
     """A content hash of recipe files (paths and contents), for :class:`RecipeFiles`."""
     digest = hashlib.sha256()
