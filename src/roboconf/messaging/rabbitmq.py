@@ -4,10 +4,12 @@
 Why it is built the way it is:
 
 - **One robust connection, one channel with publisher confirms.** aio-pika's robust objects
-  reconnect and declare again, in order, every exchange, queue, binding and consumer made
-  through them; the transport keeps its own record of them too, to refuse misuse the way the
-  embedded router does (an unknown queue, an undeclared exchange) without a round trip that
-  would close the channel.
+  reconnect and declare again, in order, every exchange, queue and binding made through them;
+  the transport subscribes its consumers again itself (aio-pika's robust consumers would
+  re-create a queue that the DM deleted on purpose, and a consumer the broker cancels for that
+  reason must end instead). The transport keeps its own record of what it declared, to refuse
+  misuse as the embedded router does (an unknown queue, an undeclared exchange) without a
+  round trip that would close the channel.
 - **Back-off.** The delay between two connection attempts is about as long as the outage so
   far (so attempts spread out exponentially), between 0.1 s and 5 s, times a random factor:
   thousands of agents cut off by one broker restart do not come back in lockstep.
@@ -53,10 +55,12 @@ from aio_pika.exceptions import (
     AMQPError,
     AuthenticationError,
     ChannelInvalidStateError,
+    ChannelNotFoundEntity,
     InvalidFrameError,
     ProbableAuthenticationError,
 )
 from aio_pika.robust_connection import RobustConnection
+from pamqp.commands import Basic
 from yarl import URL
 
 from roboconf.errors import MessagingError
@@ -179,12 +183,16 @@ async def connect_rabbitmq(
             await asyncio.sleep(delay)
     channel = await connection.channel(publisher_confirms=True)
     await channel.set_qos(prefetch_count=PREFETCH)
+    transport = RabbitTransport(connection, channel, where=settings.describe())
+    await transport._on_reopened()
     _log.info("connected to %s as %r", settings.describe(), name)
-    return RabbitTransport(connection, channel, where=settings.describe())
+    return transport
 
 
 #: what ends a consumer: its queue was deleted or the transport closed
 _END = None
+
+_Inbox = asyncio.Queue[AbstractIncomingMessage | None]
 
 
 @dataclass(eq=False)
@@ -192,14 +200,20 @@ class _Queue:
     amqp: AbstractRobustQueue
     #: (exchange, binding key) pairs declared through this transport
     bindings: set[tuple[str, str]] = field(default_factory=set)
-    #: one inbox per running consumer; ``_END`` stops it
-    inboxes: set[asyncio.Queue[AbstractIncomingMessage | None]] = field(default_factory=set)
+    #: the inbox of each running consumer, by consumer tag; ``_END`` stops it
+    consumers: dict[str, _Inbox] = field(default_factory=dict)
+    #: consumers that the broker cancelled (their queue was deleted elsewhere)
+    cancelled: set[str] = field(default_factory=set)
 
     def stop_consumers(self) -> None:
-        for inbox in self.inboxes:
-            while not inbox.empty():
-                inbox.get_nowait()
-            inbox.put_nowait(_END)
+        for inbox in self.consumers.values():
+            _end(inbox)
+
+
+def _end(inbox: _Inbox) -> None:
+    while not inbox.empty():
+        inbox.get_nowait()
+    inbox.put_nowait(_END)
 
 
 class RabbitTransport:
@@ -227,6 +241,7 @@ class RabbitTransport:
         self._published = 0
         self._consumed = 0
         connection.reconnect_callbacks.add(self._on_reconnected)
+        channel.reopen_callbacks.add(self._on_reopened)
         # The callbacks run in a task of their own, not in aio-pika's reconnection task: one
         # that publishes while the connection drops again must be able to wait for it.
         self._resynchroniser = asyncio.get_running_loop().create_task(self._resynchronise())
@@ -295,9 +310,13 @@ class RabbitTransport:
         return self._consume(queue, self._queue(queue))
 
     async def _consume(self, name: str, record: _Queue) -> AsyncIterator[bytes]:
-        inbox: asyncio.Queue[AbstractIncomingMessage | None] = asyncio.Queue()
-        record.inboxes.add(inbox)
-        tag = await self._retrying(f"consume from {name!r}", lambda: record.amqp.consume(inbox.put))
+        inbox: _Inbox = asyncio.Queue()
+        # Not robust: aio-pika would declare a queue deleted elsewhere again to consume from
+        # it; this transport subscribes again itself after a reconnection (_on_reopened).
+        tag = await self._retrying(
+            f"consume from {name!r}", lambda: record.amqp.consume(inbox.put, robust=False)
+        )
+        record.consumers[tag] = inbox
         message: AbstractIncomingMessage | None = None
         try:
             while (message := await inbox.get()) is not _END:
@@ -308,16 +327,16 @@ class RabbitTransport:
                 await _settle(message, ack=True)
                 message = None
         finally:
-            record.inboxes.discard(inbox)
-            if not self._closed and self._queues.get(name) is record:
+            del record.consumers[tag]
+            if self._closed:
+                pass  # closing the connection gives the broker back what consumers held
+            elif tag in record.cancelled:
+                await self._forget_if_deleted(name, record)
+            elif self._queues.get(name) is record:
                 await self._stop_consumer(record, tag, inbox, message)
 
     async def _stop_consumer(
-        self,
-        record: _Queue,
-        tag: str,
-        inbox: asyncio.Queue[AbstractIncomingMessage | None],
-        current: AbstractIncomingMessage | None,
+        self, record: _Queue, tag: str, inbox: _Inbox, current: AbstractIncomingMessage | None
     ) -> None:
         """A consumer that stops early gives back what it holds, in order, for the next."""
         try:
@@ -331,6 +350,46 @@ class RabbitTransport:
                 held.append(message)
         for message in held:
             await _settle(message, ack=False)
+
+    async def _forget_if_deleted(self, name: str, record: _Queue) -> None:
+        """The broker ended a consumer: its queue was deleted (by the DM, for a machine gone
+        for good), or it moved to another node of a cluster. Forget a deleted queue, so that
+        no reconnection declares it again; consume from a queue that moved, again."""
+        try:
+            probe = await self._connection.channel(publisher_confirms=False)
+            try:
+                await probe.declare_queue(name, passive=True, robust=False)
+            finally:
+                await probe.close()
+        except ChannelNotFoundEntity:
+            if self._queues.get(name) is record:
+                _log.info("the queue %r was deleted on the broker: its consumers end", name)
+                del self._queues[name]
+                record.stop_consumers()
+                await self._retrying(
+                    f"forget the queue {name!r}", lambda: self._channel.queue_delete(name)
+                )
+            return
+        except (AMQPError, *_OUTAGE) as error:
+            _log.warning("could not check whether the queue %r still exists: %s", name, error)
+
+    def _on_cancelled(self, frame: Basic.Cancel) -> None:
+        """The broker cancelled a consumer (called in aiormq's reader: no I/O here)."""
+        tag = frame.consumer_tag or ""
+        for record in self._queues.values():
+            inbox = record.consumers.get(tag)
+            if inbox is not None:
+                record.cancelled.add(tag)
+                _end(inbox)
+
+    async def _on_reopened(self, channel: object = None) -> None:
+        """After aio-pika reopened the channel (and declared the queues and bindings again):
+        watch the new channel, and subscribe every running consumer again."""
+        underlay = await self._channel.get_underlay_channel()
+        underlay.on_consumer_cancel_callbacks.add(self._on_cancelled)
+        for record in self._queues.values():
+            for tag, inbox in record.consumers.items():
+                await record.amqp.consume(inbox.put, consumer_tag=tag, robust=False)
 
     def statistics(self) -> TransportStatistics:
         return TransportStatistics(
