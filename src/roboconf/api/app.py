@@ -27,6 +27,7 @@ from roboconf.api import (
     routes_applications,
     routes_events,
     routes_instances,
+    routes_messaging,
     routes_ops,
     routes_targets,
     routes_templates,
@@ -76,6 +77,7 @@ def create_app(service: DmService, settings: ApiSettings | None = None) -> FastA
         routes_instances,
         routes_targets,
         routes_events,
+        routes_messaging,
         routes_ops,
     ):
         app.include_router(module.router, prefix=PREFIX)
