@@ -23,6 +23,7 @@ from tests.api.conftest import (
     wait_for_all,
     with_version,
 )
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -70,8 +71,11 @@ def test_the_openapi_document_lists_every_route_and_the_docs_are_served(
         "GET /metrics",
         "GET /debug/diagnose",
         "PUT /preferences/{key}",
+        "GET /applications/{app}/bindings",
+        "PUT /applications/{app}/bindings/{prefix}",
+        "DELETE /applications/{app}/bindings/{prefix}",
     } <= operations
-    assert len(operations) == 35
+    assert len(operations) == 38
     everything = json.dumps(document)
     assert "HTTPValidationError" not in everything, "validation errors are 400 ErrorOut here"
     docs = client.get("/docs")
@@ -340,6 +344,46 @@ REFUSALS = [
         "diagnosing an unknown application is 404",
     ),
     ("POST", "/templates", None, 400, "INVALID_REQUEST", "an upload without a file is 400"),
+    (
+        "GET",
+        "/applications/ghost/bindings",
+        None,
+        404,
+        "NOT_FOUND",
+        "the bindings of an unknown application are 404",
+    ),
+    (
+        "PUT",
+        "/applications/idle/bindings/Lb",
+        {"applications": ["idle"]},
+        400,
+        "BAD_REQUEST",
+        "binding a prefix the application does not import as external is 400",
+    ),
+    (
+        "PUT",
+        "/applications/idle/bindings/Lb",
+        {"applications": ["ghost"]},
+        404,
+        "NOT_FOUND",
+        "binding an unknown application is 404",
+    ),
+    (
+        "PUT",
+        "/applications/idle/bindings/Lb",
+        {},
+        400,
+        "INVALID_REQUEST",
+        "a binding without its applications is 400",
+    ),
+    (
+        "DELETE",
+        "/applications/idle/bindings/Lb",
+        None,
+        404,
+        "NOT_FOUND",
+        "removing a binding that is not there is 404",
+    ),
 ]
 
 
@@ -470,6 +514,39 @@ def test_an_instance_is_added_requested_and_removed(client: httpx.Client, idle: 
     assert removed.status_code == 204
     gone = client.get("/applications/idle/instance", params={"path": "/host/extra"})
     assert_error(gone, 404, "NOT_FOUND")
+
+
+def test_an_external_prefix_is_bound_read_and_unbound(client: httpx.Client) -> None:
+    for name in ("balancer", "shop"):
+        folder = ROOT / "tests" / "data" / "inter_app" / name
+        uploaded = client.post("/templates", files={"file": (f"{name}.zip", template_zip(folder))})
+        assert uploaded.status_code == 201, uploaded.text
+        created = client.post(
+            "/applications", json={"name": f"bound-{name}", "template": name, "version": "1.0"}
+        )
+        assert created.status_code == 201, created.text
+    assert client.get("/applications/bound-shop/bindings").json() == {}
+
+    bound = client.put(
+        "/applications/bound-shop/bindings/Lb", json={"applications": ["bound-balancer"]}
+    )
+    assert bound.status_code == 200, bound.text
+    assert bound.json() == {"prefix": "Lb", "applications": ["bound-balancer"]}
+    assert client.get("/applications/bound-shop/bindings").json() == {"Lb": ["bound-balancer"]}
+    for name in ("bound-balancer", "bound-shop"):
+        client.post(f"/applications/{name}/deploy-and-start-all", json={})
+    wait_for_all(client, "bound-shop", STARTED)
+
+    assert client.delete("/applications/bound-shop/bindings/Lb").status_code == 204
+    assert client.get("/applications/bound-shop/bindings").json() == {}
+    path = {"path": "/web-vm/web"}
+    deadline = time.monotonic() + PATIENCE_S
+    while client.get("/applications/bound-shop/instance", params=path).json()["status"] == STARTED:
+        assert time.monotonic() < deadline, "still started once unbound"
+        time.sleep(0.05)
+    for name in ("bound-shop", "bound-balancer"):
+        client.post(f"/applications/{name}/undeploy-all", json={})
+        wait_for_all(client, name, NOT_DEPLOYED)
 
 
 # -- targets, preferences, operations -----------------------------------------------------------

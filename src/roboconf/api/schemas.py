@@ -109,6 +109,19 @@ class ApplicationOut(_Out):
     instances: int
 
 
+class BindingIn(_In):
+    applications: list[str] = Field(
+        description="The applications whose exports the prefix accepts (replacing those bound "
+        "before); none unbinds.",
+        examples=[["balancer-prod"]],
+    )
+
+
+class BindingOut(BaseModel):
+    prefix: str
+    applications: list[str]
+
+
 # Instances
 
 
