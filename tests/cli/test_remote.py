@@ -777,6 +777,28 @@ def test_one_instance_is_deployed_started_stopped_and_waited_for(
     simulated.ok("app", "shutdown", "one", *WAIT)
 
 
+def test_external_imports_are_bound_listed_and_unbound(simulated: RunningDm) -> None:
+    for template in ("balancer", "shop"):
+        simulated.ok("template", "upload", str(ROOT / "tests" / "data" / "inter_app" / template))
+        simulated.ok("app", "create", f"cli-{template}", "--template", template, "--version", "1.0")
+    assert simulated.ok("app", "bindings", "cli-shop").stdout == "no binding\n"
+    refused = simulated.cli("app", "bind", "cli-shop", "Db", "cli-balancer")
+    assert (refused.exit_code, refused.stderr.split(":")[0]) == (1, "error BAD_REQUEST")
+    assert "imports no 'external Db.*'" in refused.stderr
+
+    bound = simulated.ok("app", "bind", "cli-shop", "Lb", "cli-balancer").stdout
+    assert bound == "cli-shop: Lb accepts cli-balancer\n"
+    assert simulated.json("app", "bindings", "cli-shop") == {"Lb": ["cli-balancer"]}
+    assert simulated.ok("app", "bindings", "cli-shop").stdout == "Lb: cli-balancer\n"
+    for app in ("cli-balancer", "cli-shop"):
+        simulated.ok("instance", "start", "--all", "--app", app, *WAIT)
+
+    simulated.ok("app", "unbind", "cli-shop", "Lb")
+    assert simulated.json("app", "bindings", "cli-shop") == {}
+    missing = simulated.cli("app", "unbind", "cli-shop", "Lb")
+    assert (missing.exit_code, missing.stderr.split(":")[0]) == (1, "error NOT_FOUND")
+
+
 def test_targets_are_added_listed_and_associated(simulated: RunningDm, uploaded: str) -> None:
     properties = "id = cli-test\nhandler = in-memory\nname = From the CLI\n"
     added = json.loads(simulated.ok("target", "add", "-", "--json", input=properties).stdout)

@@ -204,6 +204,22 @@ class DmApi:
     def components(self, app: str) -> list[Json]:
         return self._list("GET", f"{_app(app)}/components")
 
+    def bindings(self, app: str) -> Json:
+        """External import prefix → the applications whose exports it accepts."""
+        return self._object("GET", f"{_app(app)}/bindings")
+
+    def bind(self, app: str, prefix: str, applications: Iterable[str]) -> Json:
+        """Accept the exports of ``applications`` (replacing those bound before) for ``app``'s
+        external import prefix ``prefix``."""
+        return self._object(
+            "PUT",
+            f"{_app(app)}/bindings/{_segment(prefix)}",
+            body={"applications": list(applications)},
+        )
+
+    def unbind(self, app: str, prefix: str) -> None:
+        self._send("DELETE", f"{_app(app)}/bindings/{_segment(prefix)}")
+
     # -- instances --------------------------------------------------------------------------
 
     def list_instances(self, app: str, *, under: str | None = None) -> list[Json]:

@@ -1,4 +1,5 @@
-"""``roboconf app create|list|show|delete|shutdown``: the applications a DM manages."""
+"""``roboconf app create|list|show|delete|shutdown|bind|unbind|bindings``: the applications a
+DM manages, and which other applications' exports their ``external`` imports accept."""
 
 from __future__ import annotations
 
@@ -25,12 +26,19 @@ from roboconf.cli.waiting import follow, goal_of, newest_event_id
 
 application = typer.Typer(
     name="app",
-    help="Applications managed by a DM: create, list, show, shutdown, delete.",
+    help="Applications managed by a DM: create, list, show, shutdown, delete; bind their "
+    "external imports to other applications.",
     no_args_is_help=True,
     epilog=EXIT_CODES,
 )
 
 NameArgument = Annotated[str, typer.Argument(help="The application's name.")]
+PrefixArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A prefix the application imports as external (another template's exports prefix)."
+    ),
+]
 
 
 @application.command(epilog=EXIT_CODES)
@@ -110,3 +118,54 @@ def shutdown(
             api, name, goal, before=before, after=after, timeout_s=timeout, what="shutdown"
         )
     raise typer.Exit(code)
+
+
+@application.command(epilog=EXIT_CODES)
+def bind(
+    name: NameArgument,
+    prefix: PrefixArgument,
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            help="The applications whose exports the prefix accepts (they replace those bound "
+            "before); their template must export under that prefix.",
+            show_default=False,
+        ),
+    ],
+    dm: DmOption = DEFAULT_DM,
+    as_json: JsonOption = False,
+) -> None:
+    """Let an external import of an application use the exports of other applications.
+
+    Without a binding an external prefix accepts no application: its importers stay
+    UNRESOLVED. Its agents are told at once (importers start, update or stop as needed)."""
+    with connect(dm) as api:
+        bound = api.bind(name, prefix, targets)
+    if as_json:
+        print_json(bound)
+    else:
+        accepted = ", ".join(escape(a) for a in bound["applications"])
+        out().print(f"{escape(name)}: {escape(prefix)} accepts {accepted}")
+
+
+@application.command(epilog=EXIT_CODES)
+def unbind(name: NameArgument, prefix: PrefixArgument, dm: DmOption = DEFAULT_DM) -> None:
+    """Accept no application for an external import prefix any more (its providers are
+    removed, as if they had stopped)."""
+    with connect(dm) as api:
+        api.unbind(name, prefix)
+    out().print(f"{escape(name)}: {escape(prefix)} accepts no application")
+
+
+@application.command(epilog=EXIT_CODES)
+def bindings(name: NameArgument, dm: DmOption = DEFAULT_DM, as_json: JsonOption = False) -> None:
+    """List an application's bindings: each external prefix and the applications it accepts."""
+    with connect(dm) as api:
+        found = api.bindings(name)
+    if as_json:
+        print_json(found)
+    elif not found:
+        out().print("no binding")
+    else:
+        for prefix, bound in sorted(found.items()):
+            out().print(f"{escape(prefix)}: {', '.join(escape(a) for a in bound)}")
