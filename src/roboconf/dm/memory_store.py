@@ -8,6 +8,7 @@ event ids never reused, all-or-nothing batches) so that the DM behaves the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from roboconf.dm.store import (
     StoreBatch,
@@ -21,6 +22,8 @@ from roboconf.dm.store import (
     StoredTemplate,
     StoreError,
 )
+
+_Owned = TypeVar("_Owned")
 
 
 class MemoryStore:
@@ -90,26 +93,24 @@ class MemoryStore:
 
     async def delete_application(self, name: str) -> bool:
         self._instances.pop(name, None)
-        for key in [k for k in self._associations if k[0] == name]:
-            del self._associations[key]
-        for key in [k for k in self._bindings if k[0] == name]:
-            del self._bindings[key]
+        for owned in (self._associations, self._bindings):
+            for key in [k for k in owned if k[0] == name]:
+                del owned[key]
         return self._applications.pop(name, None) is not None
 
     async def set_binding(self, binding: StoredBinding) -> None:
-        if binding.application not in self._applications:
-            raise StoreError(f"application {binding.application!r} is not stored")
+        self._check_stored(binding.application)
         self._bindings[(binding.application, binding.prefix)] = binding
 
     async def delete_binding(self, application: str, prefix: str) -> bool:
         return self._bindings.pop((application, prefix), None) is not None
 
     async def list_bindings(self, application: str | None = None) -> list[StoredBinding]:
-        return [
-            self._bindings[k]
-            for k in sorted(self._bindings)
-            if application is None or k[0] == application
-        ]
+        return _owned_by(self._bindings, application)
+
+    def _check_stored(self, application: str) -> None:
+        if application not in self._applications:
+            raise StoreError(f"application {application!r} is not stored")
 
     # -- instances -------------------------------------------------------------------------
 
@@ -160,19 +161,14 @@ class MemoryStore:
         return self._targets.pop(id, None) is not None
 
     async def set_association(self, association: StoredAssociation) -> None:
-        if association.application not in self._applications:
-            raise StoreError(f"application {association.application!r} is not stored")
+        self._check_stored(association.application)
         self._associations[(association.application, association.key)] = association
 
     async def delete_association(self, application: str, key: str) -> bool:
         return self._associations.pop((application, key), None) is not None
 
     async def list_associations(self, application: str | None = None) -> list[StoredAssociation]:
-        return [
-            self._associations[k]
-            for k in sorted(self._associations)
-            if application is None or k[0] == application
-        ]
+        return _owned_by(self._associations, application)
 
     # -- preferences -----------------------------------------------------------------------
 
@@ -247,6 +243,11 @@ class MemoryStore:
                 )
             )
         return ids
+
+
+def _owned_by(rows: dict[tuple[str, str], _Owned], application: str | None) -> list[_Owned]:
+    """The rows of one application (all when None), by application then key."""
+    return [rows[k] for k in sorted(rows) if application is None or k[0] == application]
 
 
 def _rank(row: StoredInstance) -> tuple[int, str]:

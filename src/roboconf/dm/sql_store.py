@@ -86,6 +86,14 @@ METADATA = MetaData(
     }
 )
 
+
+def _owner() -> Column[str]:
+    """The first key column of the rows an application owns: they go with it."""
+    return Column(
+        "application", String, ForeignKey("applications.name", ondelete="CASCADE"), primary_key=True
+    )
+
+
 TEMPLATES = Table(
     "templates",
     METADATA,
@@ -114,12 +122,7 @@ APPLICATIONS = Table(
 INSTANCES = Table(
     "instances",
     METADATA,
-    Column(
-        "application",
-        String,
-        ForeignKey("applications.name", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owner(),
     Column("path", Text, primary_key=True),
     Column("name", String, nullable=False),
     Column("component", String, nullable=False),
@@ -148,12 +151,7 @@ TARGETS = Table(
 ASSOCIATIONS = Table(
     "associations",
     METADATA,
-    Column(
-        "application",
-        String,
-        ForeignKey("applications.name", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owner(),
     Column("key", Text, primary_key=True),
     Column("target_id", String, nullable=False),
 )
@@ -161,12 +159,7 @@ ASSOCIATIONS = Table(
 BINDINGS = Table(
     "bindings",
     METADATA,
-    Column(
-        "application",
-        String,
-        ForeignKey("applications.name", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owner(),
     Column("prefix", String, primary_key=True),
     #: the bound applications' names, a JSON list
     Column("applications", Text, nullable=False),
@@ -442,69 +435,69 @@ class SqlStore:
         return deleted.rowcount > 0
 
     async def set_association(self, association: StoredAssociation) -> None:
-        async with self._transaction(writes=True) as connection:
-            try:
-                await connection.execute(self._upsert(ASSOCIATIONS), _fields(association))
-            except IntegrityError as error:
-                raise StoreError(
-                    f"cannot associate {association.key!r} with target "
-                    f"{association.target_id!r}: application {association.application!r} "
-                    "is not stored"
-                ) from error
+        await self._set_owned(
+            ASSOCIATIONS,
+            _fields(association),
+            f"cannot associate {association.key!r} with target {association.target_id!r}: "
+            f"application {association.application!r} is not stored",
+        )
 
     async def delete_association(self, application: str, key: str) -> bool:
-        async with self._transaction(writes=True) as connection:
-            deleted = await connection.execute(
-                delete(ASSOCIATIONS).where(
-                    ASSOCIATIONS.c.application == application, ASSOCIATIONS.c.key == key
-                )
-            )
-        return deleted.rowcount > 0
+        return await self._delete_owned(ASSOCIATIONS, application, key)
 
     async def list_associations(self, application: str | None = None) -> list[StoredAssociation]:
-        query = select(ASSOCIATIONS).order_by(ASSOCIATIONS.c.application, ASSOCIATIONS.c.key)
-        if application is not None:
-            query = query.where(ASSOCIATIONS.c.application == application)
-        async with self._transaction() as connection:
-            rows = await connection.execute(query)
-            return [StoredAssociation(**row._asdict()) for row in rows]
+        rows = await self._list_owned(ASSOCIATIONS, application)
+        return [StoredAssociation(**row._asdict()) for row in rows]
 
     # -- bindings --------------------------------------------------------------------------
 
     async def set_binding(self, binding: StoredBinding) -> None:
-        row = {**_fields(binding), "applications": _dumps(list(binding.applications))}
-        async with self._transaction(writes=True) as connection:
-            try:
-                await connection.execute(self._upsert(BINDINGS), row)
-            except IntegrityError as error:
-                raise StoreError(
-                    f"cannot bind {binding.prefix!r}: application {binding.application!r} "
-                    "is not stored"
-                ) from error
+        await self._set_owned(
+            BINDINGS,
+            {**_fields(binding), "applications": _dumps(list(binding.applications))},
+            f"cannot bind {binding.prefix!r}: application {binding.application!r} is not stored",
+        )
 
     async def delete_binding(self, application: str, prefix: str) -> bool:
+        return await self._delete_owned(BINDINGS, application, prefix)
+
+    async def list_bindings(self, application: str | None = None) -> list[StoredBinding]:
+        return [
+            StoredBinding(
+                application=row.application,
+                prefix=row.prefix,
+                applications=tuple(json.loads(row.applications)),
+            )
+            for row in await self._list_owned(BINDINGS, application)
+        ]
+
+    # -- rows an application owns (key: application, then one more column) ------------------
+
+    async def _set_owned(self, table: Table, row: dict[str, Any], refused: str) -> None:
+        """Insert or replace; :class:`StoreError` saying ``refused`` if the application is not
+        stored (its foreign key fails)."""
+        async with self._transaction(writes=True) as connection:
+            try:
+                await connection.execute(self._upsert(table), row)
+            except IntegrityError as error:
+                raise StoreError(refused) from error
+
+    async def _delete_owned(self, table: Table, application: str, key: str) -> bool:
+        owner, column = table.primary_key.columns
         async with self._transaction(writes=True) as connection:
             deleted = await connection.execute(
-                delete(BINDINGS).where(
-                    BINDINGS.c.application == application, BINDINGS.c.prefix == prefix
-                )
+                delete(table).where(owner == application, column == key)
             )
         return deleted.rowcount > 0
 
-    async def list_bindings(self, application: str | None = None) -> list[StoredBinding]:
-        query = select(BINDINGS).order_by(BINDINGS.c.application, BINDINGS.c.prefix)
+    async def _list_owned(self, table: Table, application: str | None) -> list[Row[Any]]:
+        """Of one application (all when None), by application then key."""
+        owner, column = table.primary_key.columns
+        query = select(table).order_by(owner, column)
         if application is not None:
-            query = query.where(BINDINGS.c.application == application)
+            query = query.where(owner == application)
         async with self._transaction() as connection:
-            rows = await connection.execute(query)
-            return [
-                StoredBinding(
-                    application=row.application,
-                    prefix=row.prefix,
-                    applications=tuple(json.loads(row.applications)),
-                )
-                for row in rows
-            ]
+            return list((await connection.execute(query)).all())
 
     # -- preferences -----------------------------------------------------------------------
 
