@@ -21,7 +21,7 @@ import os
 import socket
 import stat
 import tempfile
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,9 @@ class Link:
 
     def statistics(self) -> TransportStatistics:
         return self._router.statistics()
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """A cut link is a stalled connection, never a lost one: nothing reconnects."""
 
     async def close(self) -> None:
         """The router belongs to the engine: closing one link closes nothing."""

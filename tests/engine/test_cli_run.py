@@ -2,10 +2,11 @@
 
 Both tests run ``roboconf run examples/webstack`` as a subprocess, in each way it composes the
 platform: agents in its process on the embedded router, agent processes (``--target local``)
-talking through RabbitMQ, and agent processes talking through the DM (``http`` messaging). The example's balancer listens
-on 8080 (``roboconf run`` takes no overrides): the tests hold :func:`exclusive_port` so that no
-other test uses it at the same time. Every recipe runs in the run's ``--data-dir``: a process
-whose working directory or command line is in there is a process left behind.
+talking through RabbitMQ, and agent processes talking through the DM (``http`` messaging).
+The example's balancer listens on 8080 (``roboconf run`` takes no overrides): the tests hold
+:func:`exclusive_port` so that no other test uses it at the same time. Every recipe runs in
+the run's ``--data-dir``: a process whose working directory or command line is in there is a
+process left behind.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from roboconf.agent import snapshot
 from roboconf.clock import Clock, SystemClock
 from roboconf.lifecycle import (
     AgentState,
@@ -23,7 +25,9 @@ from roboconf.lifecycle import (
     HealthCheckFailed,
     HealthCheckPassed,
     Imports,
+    InstanceAdded,
     InstanceRemoved,
+    InstanceSeed,
     Notify,
     ProviderRemoved,
     ProviderUpdated,
@@ -41,6 +45,7 @@ from roboconf.lifecycle import (
     WithdrawExports,
     handle,
     model_events,
+    restore,
     rules_from_graph,
 )
 from roboconf.lifecycle import (
@@ -97,6 +102,9 @@ class AgentSettings:
     simulate: bool = False
     simulated_delay_s: float = 0.0
     environment: Mapping[str, str] = field(default_factory=dict)
+    #: remember the instances' statuses on disk, to report them after a restart of the agent
+    #: (agents in processes of their own; an agent of the DM's process dies with the DM)
+    keep_state: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +154,15 @@ class Agent:
         self._external: frozenset[str] = frozenset()
         self._answering_others = False
         self._group: asyncio.TaskGroup | None = None
+        self._transport = transport
+        self._remembered: dict[str, InstanceStatus] = {}
 
     # -- running ----------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Join the application and work until cancelled."""
         await self.client.start()
+        self._transport.on_reconnect(self._reconnected)
         async with asyncio.TaskGroup() as group:
             self._group = group
             group.create_task(self._heartbeats(), name=f"heartbeats {self.scoped_path}")
@@ -170,6 +181,12 @@ class Agent:
             )
             await self.client.send_to_dm(heartbeat)
             await self.clock.sleep(self.settings.heartbeat_period_s)
+
+    async def _reconnected(self) -> None:
+        """Back after a loss of the messaging connection: what peers and the DM missed is
+        sent again, in turn with the other messages."""
+        if self._group is not None:
+            self._inbox.put_nowait(Resynchronize())
 
     async def _receive(self) -> None:
         async for message in self.client.messages():
@@ -250,6 +267,8 @@ class Agent:
                 for record in self.state.instances.values():
                     if record.status is STARTED:
                         await self._publish(record.path)
+                for prefix in sorted(self._listening):
+                    await self._perform(RequestImports(prefix=prefix))
                 await self._report_all()
             case SendInstances():
                 await self._report_all()
@@ -282,10 +301,60 @@ class Agent:
             *(rules.external_prefixes for rules in self.state.rules.values())
         )
         events = model_events(self.state.rules, machine, self.scoped_path, self._exports_of)
-        for event in events:
-            await self._feed(event)
+        remembered = await self._recall()
+        if remembered:
+            await self._resume(events, remembered)
+        else:
+            for event in events:
+                await self._feed(event)
         await self._machine_started()
         await self._report_all()
+
+    async def _resume(
+        self,
+        events: list[InstanceAdded],
+        remembered: Mapping[str, tuple[InstanceStatus, str | None]],
+    ) -> None:
+        """After a restart of the agent: the instances in the statuses they had reached (their
+        software is still there), exports published again, imports asked for again."""
+        assert self.state is not None
+        seeds = [
+            InstanceSeed(
+                path=event.path,
+                component=event.component,
+                parent=event.parent,
+                exports=event.exports,
+                status=remembered.get(event.path, (InstanceStatus.NOT_DEPLOYED, None))[0],
+                reason=remembered.get(event.path, (InstanceStatus.NOT_DEPLOYED, None))[1],
+            )
+            for event in events
+        ]
+        self.state = restore(self.state.rules, seeds, scoped_path=self.scoped_path)
+        log.info("%s: resumed %d instance(s) from before a restart", self.scoped_path, len(seeds))
+        prefixes = {p for seed in seeds for p in self.state.rules[seed.component].imports}
+        for prefix in sorted(prefixes):
+            await self._perform(RequestImports(prefix=prefix))
+        for record in list(self.state.instances.values()):
+            if record.status is STARTED:
+                await self._publish(record.path)
+        await self._remember()
+
+    def _state_folder(self) -> Path:
+        return self.settings.data_dir / ".roboconf" / quote(self.scoped_path, safe="")
+
+    async def _recall(self) -> dict[str, tuple[InstanceStatus, str | None]]:
+        if not self.settings.keep_state:
+            return {}
+        return await asyncio.to_thread(snapshot.load, self._state_folder())
+
+    async def _remember(self) -> None:
+        """Write the statuses down when they changed (kept-state agents only)."""
+        if not self.settings.keep_state or self.state is None:
+            return
+        statuses = {path: r.status for path, r in self.state.instances.items()}
+        if statuses != self._remembered:
+            await asyncio.to_thread(snapshot.save, self._state_folder(), statuses)
+            self._remembered = statuses
 
     async def _machine_started(self) -> None:
         """The machine runs as long as its agent does: its own exports are provided at once,
@@ -349,6 +418,7 @@ class Agent:
                 if outcome is not None:
                     pending.append(outcome)
         await self._report_waiting_imports(imports_before)
+        await self._remember()
 
     async def _report_waiting_imports(self, before: Mapping[str, Imports]) -> None:
         """Report the instances that are not started and whose imports changed with no change
@@ -368,6 +438,7 @@ class Agent:
         assert self.state is not None
         match effect:
             case RunStep(path=path, step=step, change=change):
+                await self._remember()  # a step cut short by a crash is known as such
                 return await self._run_step(path, step, change)
             case PublishExports(path=path):
                 await self._publish(path)

@@ -137,6 +137,7 @@ async def _work(config: AgentConfig) -> None:
         check_period_s=config.check_period_s,
         limits=StepLimits(timeout_s=config.step_timeout_s),
         simulate=config.simulate,
+        keep_state=True,
         environment={
             key: value for key, value in os.environ.items() if not key.startswith(_OWN_VARIABLES)
         },
