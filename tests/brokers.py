@@ -173,6 +173,14 @@ class PrivateRabbit:
         self._wait_for_group(process.pid, 10.0)
         self._process = None
 
+    def wipe(self) -> None:
+        """Forget every exchange, queue and binding (the node must be stopped): as a new node
+        that took over the address would."""
+        if self.running:
+            raise RuntimeError("stop the node before wiping its data")
+        shutil.rmtree(self.base / "mnesia", ignore_errors=True)
+        (self.base / "mnesia").mkdir()
+
     def destroy(self) -> None:
         """Kill the node and remove its directory: the final teardown."""
         self.destroy_process()
