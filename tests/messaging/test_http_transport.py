@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from roboconf.errors import MessagingError
 from roboconf.messaging.clients import AgentClient, DmClient
-from roboconf.messaging.http import HttpTransport, connect_http, websocket_url
+from roboconf.messaging.http import MAX_FRAME_BYTES, HttpTransport, connect_http, websocket_url
 from roboconf.messaging.messages import ChangeInstanceState, Heartbeat
 from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.model.types import InstanceStatus
@@ -238,6 +238,21 @@ async def test_misuse_raises_a_messaging_error(
         with pytest.raises(MessagingError, match=f"no {what} 'nope'"):
             await action(transport)
         await transport.publish("x", "k", b"still usable")
+
+
+@bounded
+async def test_a_message_too_large_for_the_dm_raises_before_it_is_sent(
+    server: LiveServer,
+) -> None:
+    async with transport_to(server.url) as transport:
+        queue = unique("q")
+        exchange = await with_queues(transport, queue)
+        await transport.bind(queue, exchange, "k")
+        large = b"x" * (MAX_FRAME_BYTES * 3 // 4 - 1000)
+        await transport.publish(exchange, "k", large)
+        with pytest.raises(MessagingError, match="too large"):
+            await transport.publish(exchange, "k", large + b"x" * 1000)
+        assert await received(transport, exchange, queue) == [[large]]
 
 
 @bounded

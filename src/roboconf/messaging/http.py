@@ -77,6 +77,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "consume": ("queue", "consumer"),
 }
 NOTICES = ("next", "ack", "cancel")
+#: the largest frame the DM reads: uvicorn's default ``ws_max_size``, which ``roboconf dm`` keeps
+MAX_FRAME_BYTES = 16 * 1024 * 1024
 
 #: back-off between connection attempts: doubles from the first, jittered (so that agents cut
 #: off together do not come back together), up to the cap
@@ -281,6 +283,12 @@ class HttpTransport:
         self._bindings.pop((queue, exchange, routing_key), None)
 
     async def publish(self, exchange: str, routing_key: str, body: bytes) -> None:
+        # checked here: the DM would drop the connection, and the retries would never end
+        if 4 * (len(body) + 2) // 3 + len(exchange) + len(routing_key) + 100 > MAX_FRAME_BYTES:
+            raise MessagingError(
+                f"a message of {len(body)} bytes is too large for the DM's messaging (frames "
+                f"of at most {MAX_FRAME_BYTES} bytes, the body in base64): send less at once"
+            )
         await self._request("publish", exchange=exchange, routing_key=routing_key, body=body)
         self._published += 1
 
