@@ -27,12 +27,14 @@ from roboconf.messaging.messages import (
     AddInstance,
     ChangeBinding,
     ChangeInstanceState,
+    Echo,
     Heartbeat,
     InstanceChanged,
     Message,
     RemoveImport,
     RemoveInstance,
     Resynchronize,
+    SendInstances,
     SetScopedInstance,
     external_values,
     scoped_snapshot,
@@ -125,6 +127,9 @@ class DeploymentManager:
         self._changed = asyncio.Condition()
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: when the DM last heard itself through the messaging server (its own echo)
+        self._heard_self = self.clock.monotonic()
+        self._deaf = False
 
     async def __aenter__(self) -> DeploymentManager:
         await self.client.start()
@@ -133,6 +138,7 @@ class DeploymentManager:
         self._tasks = [
             self._group.create_task(self._receive(), name="dm receive"),
             self._group.create_task(self._monitor(), name="dm heartbeat monitor"),
+            self._group.create_task(self._echoes(), name="dm echoes"),
         ]
         return self
 
@@ -614,6 +620,8 @@ class DeploymentManager:
                 await self._heartbeat(message)
             case InstanceChanged():
                 await self._instance_changed(message)
+            case Echo():
+                await self._heard_itself()
             case _:
                 log.debug("DM: %s ignored", type(message).__name__)
 
@@ -699,11 +707,42 @@ class DeploymentManager:
 
     # -- failures ---------------------------------------------------------------------------
 
+    def _echo_period(self) -> float:
+        return min(self.settings.heartbeat_period_s / 2, 1.0)
+
+    async def _echoes(self) -> None:
+        """The DM checks it still hears through the messaging server: when it does not (its
+        connection or the broker is down), silent agents are not its agents' fault."""
+        while True:
+            await self.client.echo("liveness")
+            await self.clock.sleep(self._echo_period())
+
+    async def _heard_itself(self) -> None:
+        now = self.clock.monotonic()
+        self._heard_self = now
+        if not self._deaf:
+            return
+        self._deaf = False
+        log.warning("the DM hears through the messaging server again: agents asked for states")
+        for (app, path), machine in list(self._machines.items()):
+            machine.last_heartbeat = max(machine.last_heartbeat, now)  # a full window to report
+            if machine.up:
+                await self.client.send_to_agent(app, path, SendInstances())
+
     async def _monitor(self) -> None:
         period = self.settings.heartbeat_period_s
         while True:
             await self.clock.sleep(min(period, 1.0))
             now = self.clock.monotonic()
+            if now - self._heard_self > 3 * self._echo_period():
+                if not self._deaf:
+                    self._deaf = True
+                    log.warning(
+                        "the DM hears nothing through the messaging server (not even itself) "
+                        "since %.1f s: no machine is judged lost meanwhile",
+                        now - self._heard_self,
+                    )
+                continue
             for (app, path), machine in list(self._machines.items()):
                 application = self.applications[app]
                 record = application.instances.get(path)
