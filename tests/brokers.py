@@ -61,7 +61,8 @@ def require_shared_broker() -> str:
     return SHARED_URL
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port that nothing listens on, outside the ephemeral range."""
     while True:
         port = random.choice(_PORTS)
         if port in _TAKEN:
@@ -86,8 +87,8 @@ class PrivateRabbit:
 
     def __init__(self, base: Path, *, config: str = "") -> None:
         self.base = base
-        self.port = _free_port()
-        self.dist_port = _free_port()
+        self.port = free_port()
+        self.dist_port = free_port()
         self.node = f"rc-test-{self.port}@localhost"
         self._process: subprocess.Popen[bytes] | None = None
         for name in ("mnesia", "log"):
@@ -201,12 +202,12 @@ class PrivateRabbit:
 
 
 @contextlib.contextmanager
-def private_rabbit(base: Path) -> Iterator[PrivateRabbit]:
-    """A started private node in ``base``, destroyed afterwards; skips (fails in CI) when
-    RabbitMQ is not installed."""
+def private_rabbit(base: Path, *, config: str = "") -> Iterator[PrivateRabbit]:
+    """A started private node in ``base`` (``config``: lines of its ``rabbitmq.conf``),
+    destroyed afterwards; skips (fails in CI) when RabbitMQ is not installed."""
     if rabbitmq_server() is None:
         skip_or_fail(f"RabbitMQ is not installed ({SERVER} or erl missing)")
-    node = PrivateRabbit(base)
+    node = PrivateRabbit(base, config=config)
     try:
         node.start()
         yield node

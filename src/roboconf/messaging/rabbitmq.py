@@ -167,12 +167,14 @@ async def connect_rabbitmq(
                 f"RabbitMQ refused the connection to {settings.describe()} ({error}): "
                 "check the user name, the password and the virtual host"
             ) from error
-        except ssl.SSLError as error:
-            raise MessagingError(
-                f"no TLS session with {settings.describe()}: {error}; check the CA file and "
-                "the broker's certificate (rabbitmq.ssl.verify=false skips the check)"
-            ) from error
         except (OSError, AMQPError, TimeoutError) as error:
+            tls_error = _tls_failure(error)
+            if tls_error is not None:
+                raise MessagingError(
+                    f"no TLS session with {settings.describe()}: {tls_error}; check "
+                    "the CA file and the broker's certificate (rabbitmq.ssl.verify=false "
+                    "skips the check)"
+                ) from error
             delay = backoff_delay(loop.time() - started)
             if loop.time() + delay - started > deadline_s:
                 raise MessagingError(
@@ -187,6 +189,15 @@ async def connect_rabbitmq(
     await transport._on_reopened()
     _log.info("connected to %s as %r", settings.describe(), name)
     return transport
+
+
+def _tls_failure(error: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind ``error`` (aiormq wraps it in a connection error), unless it is a
+    connection cut during the handshake (worth another attempt)."""
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__
+    return None if isinstance(cause, ssl.SSLEOFError) else cause
 
 
 #: what ends a consumer: its queue was deleted or the transport closed
