@@ -385,29 +385,31 @@ class HttpTransport:
                 except (OSError, WebSocketException) as error:
                     log.debug("reconnecting to %s failed: %s", self._where, error)
             log.info("connected again to the DM's messaging at %s", self._where)
-            attempt = 0
-            await self._serve(ws, restore=True)
+            if await self._serve(ws, restore=True):
+                attempt = 0  # else a DM that drops every new connection would be hammered
 
-    async def _serve(self, ws: ClientConnection, *, restore: bool) -> None:
-        """Read ``ws`` until it drops; on a new connection, first declare everything again."""
+    async def _serve(self, ws: ClientConnection, *, restore: bool) -> bool:
+        """Read ``ws`` until it drops; on a new connection, first declare everything again.
+        Whether requests could use it."""
         self._ws = ws
         self._generation += 1
         async with asyncio.TaskGroup() as group:
             group.create_task(self._read(ws))
             if not restore:
                 self._connected.set()
-                return
+                return True
             try:
                 async with asyncio.timeout(self._request_deadline_s):
                     await self._restore(ws)
             except _Lost:
-                return  # the reader ends with the connection
+                return False  # the reader ends with the connection
             except TimeoutError:
                 log.warning("the DM at %s did not answer while re-declaring", self._where)
                 await ws.close()
-                return
+                return False
             self._connected.set()
             self._reconnected.set()
+        return True
 
     async def _restore(self, ws: ClientConnection) -> None:
         requests = [Request(id=0, op="declare_exchange", exchange=e) for e in self._exchanges]
