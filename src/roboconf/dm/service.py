@@ -849,7 +849,11 @@ class DmService:
         while True:
             await asyncio.sleep(self.settings.flush_s)
             try:
-                await self._commit()
+                # Shielded: cancelled while it writes (the service stops), the write goes on
+                # to its end, and the final commit waits for it (the write lock). A write cut
+                # off in the middle leaves its SQLite transaction open, and the final commit
+                # then finds the database locked.
+                await asyncio.shield(self._commit())
                 if time.monotonic() - pruned_at > 60:
                     pruned_at = time.monotonic()
                     await self.store.prune_events(self.settings.events_kept)
