@@ -389,7 +389,7 @@ async def test_an_unreachable_broker_fails_after_the_deadline() -> None:
     started = time.monotonic()
     with pytest.raises(MessagingError, match=r"within 1\.5 s") as caught:
         await connect_rabbitmq(rabbit_settings(url), deadline_s=1.5)
-    assert 1.0 < time.monotonic() - started < 4
+    assert 1.4 < time.monotonic() - started < 1.5 + 5  # the last attempt, on a busy machine
     assert f"amqp://guest@127.0.0.1:{node_port}" in str(caught.value)
     assert "secret" not in str(caught.value)
 

@@ -159,7 +159,7 @@ async def connect_rabbitmq(
                 ssl_context=context,
                 client_properties={"connection_name": name},
                 connection_class=_BackoffConnection,
-                timeout=max(1.0, min(10.0, remaining)),
+                timeout=max(0.5, min(10.0, remaining)),
             )
             break
         except _REFUSED as error:
@@ -175,14 +175,15 @@ async def connect_rabbitmq(
                     "the CA file and the broker's certificate (rabbitmq.ssl.verify=false "
                     "skips the check)"
                 ) from error
-            delay = backoff_delay(loop.time() - started)
-            if loop.time() + delay - started > deadline_s:
+            remaining = started + deadline_s - loop.time()
+            if remaining <= 0:
                 raise MessagingError(
                     f"cannot reach RabbitMQ at {settings.describe()} within {deadline_s:g} s "
                     f"({error or type(error).__name__}): is the broker running there?"
                 ) from error
+            delay = min(remaining, backoff_delay(loop.time() - started))
             _log.info("RabbitMQ at %s unreachable (%s), again in %.1f s", url.host, error, delay)
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay)  # the last attempt is made at the deadline
     channel = await connection.channel(publisher_confirms=True)
     await channel.set_qos(prefetch_count=PREFETCH)
     transport = RabbitTransport(connection, channel, where=settings.describe())
@@ -393,14 +394,18 @@ class RabbitTransport:
                 record.cancelled.add(tag)
                 _end(inbox)
 
-    async def _on_reopened(self, channel: object = None) -> None:
+    async def _on_reopened(self, _channel: object = None) -> None:
         """After aio-pika reopened the channel (and declared the queues and bindings again):
-        watch the new channel, and subscribe every running consumer again."""
-        underlay = await self._channel.get_underlay_channel()
-        underlay.on_consumer_cancel_callbacks.add(self._on_cancelled)
-        for record in self._queues.values():
-            for tag, inbox in record.consumers.items():
-                await record.amqp.consume(inbox.put, consumer_tag=tag, robust=False)
+        watch the new channel, and subscribe every running consumer again. aio-pika ignores
+        what this raises, hence the log."""
+        try:
+            underlay = await self._channel.get_underlay_channel()
+            underlay.on_consumer_cancel_callbacks.add(self._on_cancelled)
+            for record in self._queues.values():
+                for tag, inbox in record.consumers.items():
+                    await record.amqp.consume(inbox.put, consumer_tag=tag, robust=False)
+        except Exception:
+            _log.exception("consumers not subscribed again after a reconnection to %s", self._where)
 
     def statistics(self) -> TransportStatistics:
         return TransportStatistics(
@@ -419,8 +424,10 @@ class RabbitTransport:
         self._closed = True
         for record in self._queues.values():
             record.stop_consumers()
-        self._resynchroniser.cancel()
-        await asyncio.gather(self._resynchroniser, return_exceptions=True)
+        # closed by a reconnection callback: the task ends by itself after it
+        if self._resynchroniser is not asyncio.current_task():
+            self._resynchroniser.cancel()
+            await asyncio.gather(self._resynchroniser, return_exceptions=True)
         await self._connection.close()
 
     async def _on_reconnected(self, _connection: object) -> None:
@@ -429,7 +436,7 @@ class RabbitTransport:
         self._reconnected.set()
 
     async def _resynchronise(self) -> None:
-        while True:
+        while not self._closed:
             await self._reconnected.wait()
             self._reconnected.clear()
             for callback in list(self._callbacks):
