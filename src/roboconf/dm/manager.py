@@ -550,7 +550,7 @@ class DeploymentManager:
                             ChangeInstanceState(path=child.path, requested=NOT_DEPLOYED),
                         )
                 async with asyncio.timeout(self.settings.undeploy_timeout_s):
-                    await drained.done.wait()
+                    await self._drain(drained, machine, record.path)
             except TimeoutError:
                 log.warning("%s: its instances were not all undeployed in time", record.path)
             finally:
@@ -571,6 +571,25 @@ class DeploymentManager:
             if instance.status is not NOT_DEPLOYED:
                 await self._set(application, instance, NOT_DEPLOYED, None)
         await self._set(application, record, NOT_DEPLOYED, None)
+
+    async def _drain(self, drained: _Drain, machine: _Machine, path: str) -> None:
+        """Wait until the agent has undeployed its instances, or is silent (dead agents
+        undeploy nothing: the machine is terminated without waiting any longer)."""
+        period = self.settings.heartbeat_period_s
+        limit = period * self.settings.missed_heartbeats
+        while not drained.done.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(period, 1.0)):
+                    await drained.done.wait()
+            silent = self.clock.monotonic() - machine.last_heartbeat
+            if not drained.done.is_set() and silent > limit:
+                log.warning(
+                    "%s: agent silent for %.1f s, its instances are not undeployed "
+                    "by their recipes",
+                    path,
+                    silent,
+                )
+                return
 
     def _drained(self, application: Application, record: ManagedInstance) -> None:
         """One more instance of a machine being undeployed is down: the last one ends the wait."""
