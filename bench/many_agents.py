@@ -46,6 +46,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import httpx
 from reconfigure import (
     DEFAULT_URL,
@@ -57,6 +58,7 @@ from reconfigure import (
     unique_domain,
 )
 
+from roboconf.messaging import topology
 from roboconf.messaging.transport import Transport
 from roboconf.targets.base import MachineIdentity, TargetDefinition
 
@@ -268,6 +270,25 @@ def counts(client: httpx.Client) -> tuple[int, int]:
     return started, up
 
 
+#: messages waiting in the DM's queue below which it has caught up
+SETTLED_BACKLOG = 50
+
+
+def dm_backlog(url: str, domain: str) -> int:
+    """Messages waiting in the DM's queue now (a passive declaration)."""
+
+    async def depth() -> int:
+        connection = await aio_pika.connect(url)
+        try:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(topology.dm_queue(domain), passive=True)
+            return int(queue.declaration_result.message_count or 0)
+        finally:
+            await connection.close()
+
+    return asyncio.run(depth())
+
+
 def read_counters(data_dir: Path) -> dict[str, dict[str, float]]:
     found = {}
     for path in data_dir.glob("*-stats.json"):
@@ -391,7 +412,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 f"{ramp_s:.1f} s after the agents' start"
             )
             ramp_cpu = cpu_seconds(dm.pid)
-            time.sleep(args.heartbeat)  # one more period: the last ones settle
+            # Steady means the DM has caught up: its queue is (nearly) empty, and stays so for
+            # one more heartbeat period.
+            settled_at = time.monotonic()
+            backlog = dm_backlog(args.url, domain)
+            while backlog > SETTLED_BACKLOG and time.monotonic() < settled_at + args.patience:
+                time.sleep(1.0)
+                backlog = dm_backlog(args.url, domain)
+            settle_s = time.monotonic() - settled_at
+            print(f"  DM queue down to {backlog} messages {settle_s:.1f} s later")
+            time.sleep(args.heartbeat)
 
             paths = [f"/vm {i}" for i in range(args.agents)] + [
                 f"/vm {i}/service" for i in range(args.agents)
@@ -422,6 +452,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 errors += response.status_code != 200
             cpu_after, wall_after = cpu_seconds(dm.pid), time.monotonic()
             counters_after = read_counters(data_dir)
+            backlog_after = dm_backlog(args.url, domain)
             rss.append(rss_mb(dm.pid))
             final_started, final_up = counts(client)
             client.close()
@@ -453,6 +484,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "dm_deaf_episodes": deaf,
         "boot_spread_s": spread,
         "database": args.database,
+        "settle_s": round(settle_s, 1),
+        "dm_queue_at_window_end": backlog_after,
         "still_all_up_at_end": (final_started, final_up) == (instances, args.agents),
         "meets_target": api["p99_ms"] <= API_P99_TARGET_MS
         and max(rss) <= RSS_TARGET_MB
