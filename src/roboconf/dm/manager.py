@@ -127,7 +127,8 @@ class DeploymentManager:
         self._changed = asyncio.Condition()
         self._group: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        #: when the DM last heard itself through the messaging server (its own echo)
+        #: when the DM last received anything through the messaging server (its own echoes
+        #: included, so that it hears something even when no agent speaks)
         self._heard_self = self.clock.monotonic()
         self._deaf = False
 
@@ -629,6 +630,7 @@ class DeploymentManager:
     async def _receive(self) -> None:
         async for message in self.client.messages():
             try:
+                await self._heard_something()
                 await self._handle(message)
             except Exception:
                 log.exception("the DM could not handle %r", message)
@@ -640,7 +642,7 @@ class DeploymentManager:
             case InstanceChanged():
                 await self._instance_changed(message)
             case Echo():
-                await self._heard_itself()
+                pass  # heard: that is all an echo is for
             case _:
                 log.debug("DM: %s ignored", type(message).__name__)
 
@@ -736,7 +738,10 @@ class DeploymentManager:
             await self.client.echo("liveness")
             await self.clock.sleep(self._echo_period())
 
-    async def _heard_itself(self) -> None:
+    async def _heard_something(self) -> None:
+        """Messages come through: the DM is not cut off. A backlog of notifications is no
+        outage (messages keep coming, only late); after a real one (nothing at all came for
+        a while), every machine gets a full window and is asked for its states."""
         now = self.clock.monotonic()
         self._heard_self = now
         if not self._deaf:
@@ -744,7 +749,7 @@ class DeploymentManager:
         self._deaf = False
         log.warning("the DM hears through the messaging server again: agents asked for states")
         for (app, path), machine in list(self._machines.items()):
-            machine.last_heartbeat = max(machine.last_heartbeat, now)  # a full window to report
+            machine.last_heartbeat = max(machine.last_heartbeat, now)
             if machine.up:
                 await self.client.send_to_agent(app, path, SendInstances())
 
