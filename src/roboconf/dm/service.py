@@ -896,8 +896,9 @@ class DmService:
                 application = self.dm.applications.get(app)
                 if application is None:
                     continue
+                positions = _Positions(application)
                 rows += [
-                    _row_of(application, application.instances[p])
+                    _row_of(application, application.instances[p], positions)
                     for p in paths
                     if p in application.instances
                 ]
@@ -1077,9 +1078,26 @@ def _components(template: ApplicationTemplate) -> list[ComponentView]:
     return found
 
 
-def _row_of(application: Application, record: ManagedInstance) -> StoredInstance:
-    siblings = application.children(record.parent)
-    position = next((i for i, r in enumerate(siblings) if r is record), 0)
+class _Positions:
+    """Each instance's rank among its siblings, each parent's children listed once: a batch
+    of thousands of root machines costs one pass, not one per row."""
+
+    def __init__(self, application: Application) -> None:
+        self._application = application
+        self._by_parent: dict[str | None, dict[str, int]] = {}
+
+    def of(self, record: ManagedInstance) -> int:
+        ranks = self._by_parent.get(record.parent)
+        if ranks is None:
+            siblings = self._application.children(record.parent)
+            ranks = self._by_parent[record.parent] = {r.path: i for i, r in enumerate(siblings)}
+        return ranks.get(record.path, 0)
+
+
+def _row_of(
+    application: Application, record: ManagedInstance, positions: _Positions
+) -> StoredInstance:
+    position = positions.of(record)
     return StoredInstance(
         application=application.name,
         path=record.path,
