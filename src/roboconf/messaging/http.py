@@ -504,6 +504,12 @@ class HttpTransport:
             if consumer.waiting is not None and not consumer.waiting.done():
                 consumer.waiting.set_exception(_Lost())
 
+    def _lost(self, ws: ClientConnection) -> _Lost:
+        """``ws`` failed under a sender before its reader noticed: mark it lost now, or the
+        sender would find it again at once and retry without ever yielding to the reader."""
+        self._disconnected(ws)
+        return _Lost()
+
     def _queue_gone(self, name: str) -> None:
         self._queues.pop(name, None)
         for binding in [b for b in self._bindings if b[0] == name]:
@@ -542,7 +548,8 @@ class HttpTransport:
             await ws.send(replace(request, id=request_id).frame())
             return await future
         except ConnectionClosed:
-            raise _Lost() from None
+            self._pending.pop(request_id, None)  # before: nobody will read its _Lost
+            raise self._lost(ws) from None
         finally:
             self._pending.pop(request_id, None)
 
@@ -583,8 +590,12 @@ class HttpTransport:
                 if body is not None:
                     await ws.send(json.dumps({"ack": consumer.tag}))
                 return body
-            except (ConnectionClosed, _Lost):
+            except ConnectionClosed:
+                consumer.waiting = None  # before: nobody will read its _Lost
+                self._lost(ws)
                 continue  # unacknowledged, the message goes back to its queue and comes again
+            except _Lost:
+                continue
             finally:
                 consumer.waiting = None
         return None
