@@ -213,3 +213,27 @@ def private_rabbit(base: Path, *, config: str = "") -> Iterator[PrivateRabbit]:
         yield node
     finally:
         node.destroy()
+
+
+async def forget_domain(
+    url: str, domain: str, applications: dict[str, list[str]] | None = None
+) -> None:
+    """Delete what a test's DM and agents declared in ``domain`` on a shared broker (queues
+    and exchanges are durable: they would pile up run after run). ``applications`` maps each
+    application to its machines' paths."""
+    import aio_pika
+
+    from roboconf.messaging import topology
+
+    queues = [topology.dm_queue(domain)]
+    exchanges = [topology.dm_exchange(domain), topology.inter_app_exchange(domain)]
+    for application, machines in (applications or {}).items():
+        queues += [topology.agent_queue(application, path, domain) for path in machines]
+        exchanges.append(topology.agents_exchange(application, domain))
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.queue_delete(queue)
+        for exchange in exchanges:
+            await channel.exchange_delete(exchange)

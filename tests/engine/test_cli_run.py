@@ -11,6 +11,7 @@ process left behind.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.brokers import require_shared_broker
+from tests.brokers import forget_domain, require_shared_broker
 from tests.conftest import ROOT
 from tests.engine.conftest import exclusive_port, port_is_free, processes_under
 
@@ -52,13 +53,16 @@ VARIANTS = [
 
 
 @pytest.fixture(params=VARIANTS)
-def variant(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, ...]:
+def variant(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, ...]]:
     """How ``roboconf run`` composes the platform; a domain of its own on a shared broker."""
     options: tuple[str, ...] = request.param
-    if "rabbitmq" in options:
-        require_shared_broker()
-        options = (*options, "--domain", f"test-{os.getpid()}-{tmp_path.name}")
-    return options
+    if "rabbitmq" not in options:
+        yield options
+        return
+    url = require_shared_broker()
+    domain = f"test-{os.getpid()}-{tmp_path.name}"
+    yield (*options, "--domain", domain)
+    asyncio.run(forget_domain(url, domain, {"webstack": ["/host"]}))
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from roboconf.dm.application import Application
 from roboconf.dm.service import DmService
 from roboconf.messaging.settings import messaging_settings
 from roboconf.model import InstanceStatus
+from tests.brokers import forget_domain
 from tests.engine.conftest import processes_under
 
 STARTED = InstanceStatus.DEPLOYED_STARTED
@@ -199,13 +200,16 @@ async def platform(
         default_target="local",
     )
     template = write_template(tmp_path / "template", instances)
+    machines: list[str] = []
     try:
         async with embedded_service(options) as service:
             view = await service.load_template_from(str(template))
             await service.create_application("faults", view.name, view.version)
+            app = service.dm.application("faults")
+            machines += [r.path for r in app if r.scoped]
             yield Platform(
                 service=service,
-                app=service.dm.application("faults"),
+                app=app,
                 journal=Path(os.environ["FAULTS_JOURNAL"]),
                 data_dir=data_dir,
             )
@@ -213,6 +217,8 @@ async def platform(
         for line in processes_under(data_dir):  # nothing is left behind, even on failure
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+        with contextlib.suppress(Exception):  # a private broker may be gone already
+            await forget_domain(broker_url, messaging.domain, {"faults": machines})
 
 
 @pytest.fixture(autouse=True)
