@@ -23,12 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from roboconf.clock import Clock, SystemClock
 from roboconf.dm import library
 from roboconf.dm.application import Application, InstanceError, ManagedInstance
 from roboconf.dm.manager import DeploymentManager, DmEvent, DmSettings
-from roboconf.dm.plan import Plan, PlanRequest, plan
 from roboconf.dm.store import (
     Store,
     StoreBatch,
@@ -64,6 +64,9 @@ from roboconf.model.graph import is_target, resolved_installer, resolver
 from roboconf.model.variables import instance_exports
 from roboconf.project.loader import load_template
 from roboconf.targets.base import TargetDefinition, TargetError, TargetHandler, parse_target
+
+if TYPE_CHECKING:
+    from roboconf.dm.plan import Plan, PlanRequest
 
 log = logging.getLogger(__name__)
 
@@ -432,6 +435,8 @@ class DmService:
         return self.dm.explain(app, path)
 
     def plan(self, app: str, request: PlanRequest) -> Plan:
+        from roboconf.dm.plan import plan  # the simulation's modules: only when planning
+
         return plan(self._application(app), request)
 
     # -- targets ------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ import re
 import shutil
 import tempfile
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,8 +214,11 @@ def _download_name(url: str) -> str:
 
 def _download(url: str, target: Path, timeout_s: float) -> int:
     """Stream ``url`` into ``target`` (written whole or not at all); the number of bytes."""
+    import urllib.request  # with http and ssl: only for recipes that download
+
     if urllib.parse.urlparse(url).scheme not in ("http", "https"):
         raise InstructionError(f"{url!r} is not an http or https URL")
+
     target.parent.mkdir(parents=True, exist_ok=True)
     size = 0
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
