@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python bench/parse.py --json bench/results/parse.json
 	$(BIN)/python bench/router.py --json bench/results/router.json
 	$(BIN)/python bench/converge.py --json bench/results/converge.json
+	$(BIN)/python bench/api_latency.py --json bench/results/api_latency.json
 	$(BIN)/python bench/reconfigure.py --json bench/results/reconfigure.json
 	$(BIN)/python bench/many_agents.py --json bench/results/many_agents.json
 	$(BIN)/python bench/detection.py --json bench/results/detection.json
