@@ -24,7 +24,8 @@ from websockets.exceptions import ConnectionClosed
 
 from roboconf.errors import MessagingError
 from roboconf.messaging.clients import AgentClient, DmClient
-from roboconf.messaging.http import MAX_FRAME_BYTES, HttpTransport, connect_http, websocket_url
+from roboconf.messaging.frames import MAX_FRAME_BYTES, websocket_url
+from roboconf.messaging.http import HttpTransport, connect_http
 from roboconf.messaging.messages import ChangeInstanceState, Heartbeat
 from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.model.types import InstanceStatus

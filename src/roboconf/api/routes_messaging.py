@@ -27,7 +27,7 @@ from starlette.datastructures import State
 
 from roboconf.api.deps import Service
 from roboconf.errors import MessagingError
-from roboconf.messaging.http import (
+from roboconf.messaging.frames import (
     MalformedFrame,
     Notice,
     Request,
