@@ -1,0 +1,574 @@
+"""The ``docker`` handler: each machine is a container with a ``roboconf agent`` inside.
+
+The container is named from the application and the scoped path (``roboconf-<app>-<path>-<hash>``)
+and labelled ``roboconf.application`` / ``roboconf.scoped-path``; the machine id is the container's
+id and its public IP the container's address on its network. The agent learns its identity from
+``ROBOCONF_*`` environment variables and from ``/etc/roboconf/agent.properties``, copied into the
+container before it starts (every key: identity, messaging, what the composition root adds such
+as ``recipes.dir``, and ``docker.agent.*``); its IP is the container's (``hostname -i``).
+
+Keys:
+
+- ``docker.endpoint``: the engine's address (``unix:///var/run/docker.sock`` by default,
+  ``tcp://host:2375``...);
+- ``docker.image``: an image with python3 and roboconf installed (``python3 -m roboconf agent``);
+- ``docker.generate.image.from``: instead, a base image with python3 (the same version as the
+  DM's: the wheels are the DM's host's); the handler builds the agent image from it by installing
+  this project's wheel and its dependencies into ``/opt/roboconf`` (a venv); the wheels are built
+  on the DM's host (``pip wheel``, with its pip configuration), so the build needs no network.
+  The image is tagged ``roboconf-agent:<hash>``, the hash of the wheel's content and of the base
+  image: it is built once and reused while neither changes;
+- ``docker.option.run.*``: options of ``docker run`` (see :data:`RUN_OPTIONS`: ``network``,
+  ``volume``/``volumes`` (``/host:/container[:ro]``, comma-separated), ``hostname``, ``user``,
+  ``memory``, ``cpus``, ``privileged``, ``cap-add``, ``cap-drop``, ``dns``, ``add-host``,
+  ``publish``, ``restart``, ``workdir``, ``shm-size``...); others are refused with the list;
+- ``docker.option.env.NAME``: environment variable ``NAME`` of the container;
+- ``docker.agent.*``: agent configuration keys (``docker.agent.heartbeat.period = 2``).
+
+Recipes: when the agent is told a ``recipes.dir`` (the template's ``graph/`` folder), that folder
+is bind-mounted read-only at the same path, so the engine must run on the DM's host (a remote
+engine needs the folder at the same path on its host). Messaging: the agent must reach the broker
+or the DM from inside the container; an address on the loopback (``127.0.0.1``) does not, unless
+``docker.option.run.network = host``: serve the DM on the bridge's address (``172.17.0.1``) or
+on ``0.0.0.0``, and a broker there too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import logging
+import re
+import shlex
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
+
+log = logging.getLogger(__name__)
+
+#: what the composition root adds to an agent's configuration (recipes folder, periods...)
+AgentProperties = Callable[[MachineIdentity], Mapping[str, str]]
+
+DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
+LABEL_APPLICATION = "roboconf.application"
+LABEL_SCOPED_PATH = "roboconf.scoped-path"
+LABEL_WHEEL = "roboconf.wheel"
+GENERATED_REPOSITORY = "roboconf-agent"
+CONFIG_DIR = "/etc/roboconf"
+CONFIG_FILE = f"{CONFIG_DIR}/agent.properties"
+DATA_DIR = "/var/lib/roboconf-agent"
+#: seconds an engine call may take (a build streams its output: the limit is per read)
+ENGINE_TIMEOUT_S = 120
+#: seconds a container has to stop before it is killed, on terminate
+STOP_GRACE_S = 10
+#: seconds ``pip wheel`` may take, for the project and for its dependencies
+WHEEL_TIMEOUT_S = 900
+
+_RUN_PREFIX = "docker.option.run."
+_ENV_PREFIX = "docker.option.env."
+_AGENT_PREFIX = "docker.agent."
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+_AGENT_COMMAND = (
+    'ROBOCONF_AGENT_IP="${ROBOCONF_AGENT_IP:-$(hostname -i 2>/dev/null | cut -d" " -f1)}"; '
+    "export ROBOCONF_AGENT_IP; "
+    f"exec python3 -m roboconf agent --config {CONFIG_FILE}"
+)
+#: the agent's environment variables (those of :mod:`roboconf.agent.config`) → its keys
+_ENVIRONMENT = {
+    "ROBOCONF_APPLICATION": "application",
+    "ROBOCONF_SCOPED_PATH": "scoped.path",
+    "ROBOCONF_DOMAIN": "domain",
+    "ROBOCONF_AGENT_DATA_DIR": "data.dir",
+    "ROBOCONF_RECIPES_DIR": "recipes.dir",
+    "ROBOCONF_MESSAGING_TYPE": "messaging.type",
+    "ROBOCONF_RABBITMQ_URL": "rabbitmq.url",
+    "ROBOCONF_HTTP_URL": "http.url",
+}
+
+
+def _words(value: str) -> list[str]:
+    return [word.strip() for word in value.split(",") if word.strip()]
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("true", "yes", "1", "on")
+
+
+def _volumes(value: str) -> list[str]:
+    return _words(value)
+
+
+def _ports(value: str) -> dict[str, Any]:
+    """``8080:80, 53:53/udp, 9000`` → ``{"80/tcp": 8080, "53/udp": 53, "9000/tcp": None}``."""
+    ports: dict[str, Any] = {}
+    for word in _words(value):
+        host, _, container = word.rpartition(":")
+        key = container if "/" in container else f"{container}/tcp"
+        ports[key] = int(host) if host.isdigit() else (host or None)
+    return ports
+
+
+def _hosts(value: str) -> dict[str, str]:
+    """``db:10.0.0.2, cache:10.0.0.3`` → ``{"db": "10.0.0.2", ...}``."""
+    hosts = {}
+    for word in _words(value):
+        name, _, address = word.partition(":")
+        hosts[name] = address
+    return hosts
+
+
+def _restart(value: str) -> dict[str, Any]:
+    name, _, count = value.strip().partition(":")
+    policy: dict[str, Any] = {"Name": name}
+    if count:
+        policy["MaximumRetryCount"] = int(count)
+    return policy
+
+
+def _cpus(value: str) -> int:
+    return int(float(value) * 1_000_000_000)
+
+
+#: ``docker.option.run.<name>`` → (keyword of ``containers.run``, converter)
+RUN_OPTIONS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "network": ("network", str.strip),
+    "net": ("network", str.strip),
+    "volume": ("volumes", _volumes),
+    "volumes": ("volumes", _volumes),
+    "hostname": ("hostname", str.strip),
+    "user": ("user", str.strip),
+    "workdir": ("working_dir", str.strip),
+    "memory": ("mem_limit", str.strip),
+    "memory-swap": ("memswap_limit", str.strip),
+    "shm-size": ("shm_size", str.strip),
+    "cpus": ("nano_cpus", _cpus),
+    "cpu-shares": ("cpu_shares", int),
+    "privileged": ("privileged", _flag),
+    "read-only": ("read_only", _flag),
+    "init": ("init", _flag),
+    "cap-add": ("cap_add", _words),
+    "cap-drop": ("cap_drop", _words),
+    "dns": ("dns", _words),
+    "dns-search": ("dns_search", _words),
+    "add-host": ("extra_hosts", _hosts),
+    "extra-hosts": ("extra_hosts", _hosts),
+    "publish": ("ports", _ports),
+    "ports": ("ports", _ports),
+    "restart": ("restart_policy", _restart),
+    "security-opt": ("security_opt", _words),
+    "tmpfs": ("tmpfs", lambda value: dict.fromkeys(_words(value), "")),
+    "device": ("devices", _words),
+    "devices": ("devices", _words),
+    "pid": ("pid_mode", str.strip),
+    "ipc": ("ipc_mode", str.strip),
+    "runtime": ("runtime", str.strip),
+}
+
+
+def container_name(identity: MachineIdentity) -> str:
+    """A valid, unique container name that a user recognizes."""
+    digest = hashlib.sha256(
+        f"{identity.domain}\0{identity.application}\0{identity.scoped_path}".encode()
+    ).hexdigest()[:8]
+    readable = re.sub(r"[^a-zA-Z0-9_.-]+", "-", f"{identity.application}-{identity.scoped_path}")
+    return f"roboconf-{readable.strip('-.')[:80]}-{digest}"
+
+
+def run_options(target: TargetDefinition) -> dict[str, Any]:
+    """The keywords of ``containers.run`` from ``docker.option.run.*``; refuses unknown ones."""
+    options: dict[str, Any] = {}
+    for key, value in sorted(target.properties.items()):
+        if not key.startswith(_RUN_PREFIX):
+            continue
+        name = key[len(_RUN_PREFIX) :].strip().lower().replace("_", "-")
+        if name not in RUN_OPTIONS:
+            raise TargetError(
+                f"{key}: docker run option {name!r} is not supported by the docker handler; "
+                f"supported: {', '.join(sorted(RUN_OPTIONS))}"
+            )
+        keyword, convert = RUN_OPTIONS[name]
+        try:
+            converted = convert(value)
+        except ValueError as error:
+            raise TargetError(f"{key} = {value!r} is not a valid value: {error}") from None
+        if keyword == "volumes" and keyword in options:
+            converted = [*options[keyword], *converted]
+        options[keyword] = converted
+    return options
+
+
+class DockerHandler:
+    """Creates, checks and removes agent containers on one or more Docker engines."""
+
+    handler_id = "docker"
+
+    def __init__(
+        self,
+        agent_properties: AgentProperties | None = None,
+        *,
+        python: str = sys.executable,
+        project_root: Path = _PROJECT_ROOT,
+    ) -> None:
+        self._agent_properties = agent_properties or (lambda _identity: {})
+        #: the interpreter whose pip builds the wheels of generated images
+        self._python = python
+        self._project_root = project_root
+        self._clients: dict[str, Any] = {}
+        self._generated: dict[tuple[str, str], str] = {}
+        self._build_lock = asyncio.Lock()
+
+    # -- the protocol
+
+    async def create_machine(self, target: TargetDefinition, identity: MachineIdentity) -> str:
+        client = await self._client(target)
+        image = await self._image(target, client)
+        name = container_name(identity)
+        properties = self.agent_properties(target, identity)
+        options = run_options(target)
+        recipes = properties.get("recipes.dir")
+        if recipes:
+            options["volumes"] = [*options.get("volumes", []), f"{recipes}:{recipes}:ro"]
+        environment = {
+            variable: properties[key] for variable, key in _ENVIRONMENT.items() if key in properties
+        }
+        environment.update(
+            {
+                key[len(_ENV_PREFIX) :]: value
+                for key, value in target.properties.items()
+                if key.startswith(_ENV_PREFIX)
+            }
+        )
+        _warn_on_loopback(properties, options)
+        labels = {
+            LABEL_APPLICATION: identity.application,
+            LABEL_SCOPED_PATH: identity.scoped_path,
+        }
+        config = _properties_text(properties).encode()
+
+        def create() -> str:
+            errors = _errors()
+            existing = _find(client, name)
+            if existing is not None:
+                if existing.status == "running":
+                    return str(existing.id)
+                existing.remove(force=True)
+            try:
+                container = client.containers.create(
+                    image,
+                    command=["sh", "-c", _AGENT_COMMAND],
+                    name=name,
+                    labels=labels,
+                    environment=environment,
+                    detach=True,
+                    **options,
+                )
+                container.put_archive("/", _config_archive(config))
+                container.start()
+            except errors.ImageNotFound as error:
+                raise TargetError(
+                    f"image {image!r} is not on the Docker engine: pull or build it there, "
+                    f"or set docker.generate.image.from ({_explanation(error)})"
+                ) from None
+            except errors.APIError as error:
+                raise TargetError(
+                    f"the Docker engine cannot create container {name} from {image!r}: "
+                    f"{_explanation(error)}"
+                ) from None
+            return str(container.id)
+
+        machine_id = await asyncio.to_thread(create)
+        log.info("%s: container %s started (%s)", identity.scoped_path, name, machine_id[:12])
+        return machine_id
+
+    async def configure_machine(
+        self, target: TargetDefinition, machine_id: str, identity: MachineIdentity
+    ) -> None:
+        """Nothing to do: the agent read its identity when its container started."""
+
+    async def is_machine_running(self, target: TargetDefinition, machine_id: str) -> bool:
+        container = await self._container(target, machine_id)
+        return container is not None and container.status in ("created", "running", "restarting")
+
+    async def terminate_machine(self, target: TargetDefinition, machine_id: str) -> None:
+        client = await self._client(target)
+
+        def remove() -> None:
+            errors = _errors()
+            try:
+                container = client.containers.get(machine_id)
+                container.stop(timeout=STOP_GRACE_S)
+                container.remove(force=True)
+            except errors.NotFound:
+                return
+            except errors.APIError as error:
+                if error.status_code == 404 or "removal of container" in str(error):
+                    return  # gone, or being removed by another call
+                raise TargetError(
+                    f"the Docker engine cannot remove container {machine_id[:12]}: "
+                    f"{_explanation(error)}"
+                ) from None
+
+        await asyncio.to_thread(remove)
+
+    async def public_ip(self, target: TargetDefinition, machine_id: str) -> str | None:
+        container = await self._container(target, machine_id)
+        if container is None:
+            return None
+        settings = container.attrs.get("NetworkSettings") or {}
+        for network in (settings.get("Networks") or {}).values():
+            if network.get("IPAddress"):
+                return str(network["IPAddress"])
+        return str(settings.get("IPAddress") or "") or None
+
+    # -- what the agent is told
+
+    def agent_properties(
+        self, target: TargetDefinition, identity: MachineIdentity
+    ) -> dict[str, str]:
+        """Every configuration key of the agent of ``identity`` (what the container gets)."""
+        return {
+            **identity.messaging,
+            "application": identity.application,
+            "scoped.path": identity.scoped_path,
+            "domain": identity.domain,
+            "data.dir": DATA_DIR,
+            **self._agent_properties(identity),
+            **{
+                key[len(_AGENT_PREFIX) :]: value
+                for key, value in target.properties.items()
+                if key.startswith(_AGENT_PREFIX)
+            },
+        }
+
+    # -- the engine
+
+    async def _client(self, target: TargetDefinition) -> Any:
+        endpoint = (target.get("docker.endpoint") or "").strip() or DEFAULT_ENDPOINT
+        client = self._clients.get(endpoint)
+        if client is not None:
+            return client
+        try:
+            import docker  # type: ignore[import-untyped]
+        except ImportError:
+            raise TargetError(
+                "the docker handler needs the Docker SDK: pip install 'roboconf[docker]'"
+            ) from None
+
+        def connect() -> Any:
+            try:
+                client = docker.DockerClient(base_url=endpoint, timeout=ENGINE_TIMEOUT_S)
+                client.ping()
+            except docker.errors.DockerException as error:
+                raise TargetError(
+                    f"no Docker engine answers at {endpoint} (docker.endpoint): start dockerd "
+                    f"or point docker.endpoint at a running engine ({_explanation(error)})"
+                ) from None
+            return client
+
+        client = await asyncio.to_thread(connect)
+        self._clients[endpoint] = client
+        return client
+
+    async def _container(self, target: TargetDefinition, machine_id: str) -> Any:
+        client = await self._client(target)
+
+        def get() -> Any:
+            errors = _errors()
+            try:
+                return client.containers.get(machine_id)
+            except errors.NotFound:
+                return None
+            except errors.APIError as error:
+                raise TargetError(
+                    f"the Docker engine cannot tell about container {machine_id[:12]}: "
+                    f"{_explanation(error)}"
+                ) from None
+
+        return await asyncio.to_thread(get)
+
+    async def _image(self, target: TargetDefinition, client: Any) -> str:
+        image = (target.get("docker.image") or "").strip()
+        base = (target.get("docker.generate.image.from") or "").strip()
+        if image and base:
+            raise TargetError(
+                f"target {target.id}: set docker.image or docker.generate.image.from, not both"
+            )
+        if image:
+            return image
+        if not base:
+            raise TargetError(
+                f"target {target.id}: set docker.image (an image with python3 and roboconf) "
+                "or docker.generate.image.from (a base image with python3)"
+            )
+        endpoint = (target.get("docker.endpoint") or "").strip() or DEFAULT_ENDPOINT
+        async with self._build_lock:
+            if (endpoint, base) not in self._generated:
+                self._generated[endpoint, base] = await asyncio.to_thread(
+                    self.generate_image, client, base
+                )
+        return self._generated[endpoint, base]
+
+    def generate_image(self, client: Any, base: str) -> str:
+        """The agent image built from ``base`` (reused when already built); its tag."""
+        errors = _errors()
+        try:
+            base_id = str(client.images.get(base).id)
+        except errors.ImageNotFound:
+            raise TargetError(
+                f"base image {base!r} (docker.generate.image.from) is not on the Docker engine: "
+                "pull, load or import an image with python3 under that name"
+            ) from None
+        with tempfile.TemporaryDirectory(prefix="roboconf-image-") as folder:
+            context = Path(folder)
+            wheel = self._project_wheel(context / "project")
+            digest = hashlib.sha256(f"{_wheel_digest(wheel)}\0{base_id}".encode()).hexdigest()
+            tag = f"{GENERATED_REPOSITORY}:{digest[:16]}"
+            try:
+                client.images.get(tag)
+                log.info("agent image %s (from %s) already built", tag, base)
+                return tag
+            except errors.ImageNotFound:
+                pass
+            started = time.monotonic()
+            self._wheels(wheel, context / "wheels")
+            (context / "Dockerfile").write_text(_dockerfile(base, digest), encoding="utf-8")
+            try:
+                client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, pull=False)
+            except errors.BuildError as error:
+                output = "".join(str(line.get("stream", "")) for line in error.build_log)
+                raise TargetError(
+                    f"cannot build the agent image from {base!r}: {error.msg}; the base image "
+                    f"needs python3 {sys.version_info.major}.{sys.version_info.minor} with venv "
+                    f"(the DM's, whose wheels are installed). Build output ends:\n"
+                    f"{output[-1500:]}"
+                ) from None
+            except errors.APIError as error:
+                raise TargetError(
+                    f"cannot build the agent image from {base!r}: {_explanation(error)}"
+                ) from None
+            log.info(
+                "agent image %s built from %s in %.0f s", tag, base, time.monotonic() - started
+            )
+            return tag
+
+    def _project_wheel(self, folder: Path) -> Path:
+        if not (self._project_root / "pyproject.toml").is_file():
+            raise TargetError(
+                f"docker.generate.image.from needs roboconf's source tree (no pyproject.toml in "
+                f"{self._project_root}): set docker.image to an image with roboconf instead"
+            )
+        self._pip("wheel", "--no-deps", "--quiet", "-w", str(folder), str(self._project_root))
+        wheels = sorted(folder.glob("roboconf-*.whl"))
+        if not wheels:
+            raise TargetError(f"pip built no roboconf wheel from {self._project_root}")
+        return wheels[0]
+
+    def _wheels(self, project: Path, folder: Path) -> None:
+        """The project's wheel and every dependency's, in ``folder`` (pip's own configuration:
+        its indexes and caches)."""
+        folder.mkdir()
+        self._pip("wheel", "--quiet", "-w", str(folder), str(project))
+
+    def _pip(self, *arguments: str) -> None:
+        command = [self._python, "-m", "pip", *arguments]
+        try:
+            result = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=WHEEL_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise TargetError(f"{shlex.join(command)} failed: {error}") from None
+        if result.returncode != 0:
+            raise TargetError(
+                f"{shlex.join(command)} failed (exit {result.returncode}): "
+                f"{result.stderr.strip()[-1500:]}"
+            )
+
+
+def _errors() -> Any:
+    import docker.errors  # type: ignore[import-untyped]
+
+    return docker.errors
+
+
+def _find(client: Any, name: str) -> Any:
+    containers = client.containers.list(all=True, filters={"name": f"^/{name}$"})
+    return containers[0] if containers else None
+
+
+def _explanation(error: Exception) -> str:
+    explanation = getattr(error, "explanation", None)
+    return str(explanation or error)
+
+
+def _wheel_digest(wheel: Path) -> str:
+    """The hash of what the wheel holds (its members and their content), not of its zip bytes,
+    which carry timestamps."""
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(wheel) as archive:
+        for member in sorted(archive.namelist()):
+            digest.update(member.encode() + b"\0" + archive.read(member) + b"\0")
+    return digest.hexdigest()
+
+
+def _dockerfile(base: str, digest: str) -> str:
+    return (
+        f"FROM {base}\n"
+        "COPY wheels /tmp/roboconf-wheels\n"
+        "RUN python3 -m venv /opt/roboconf \\\n"
+        " && /opt/roboconf/bin/pip install --no-cache-dir --no-index"
+        " --find-links /tmp/roboconf-wheels roboconf \\\n"
+        " && rm -rf /tmp/roboconf-wheels\n"
+        "ENV PATH=/opt/roboconf/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        f'LABEL {LABEL_WHEEL}="{digest}"\n'
+    )
+
+
+def _config_archive(content: bytes) -> bytes:
+    """A tar of ``/etc/roboconf/agent.properties`` (readable by root only)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        folder = tarfile.TarInfo(CONFIG_DIR.lstrip("/"))
+        folder.type = tarfile.DIRTYPE
+        folder.mode = 0o755
+        archive.addfile(folder)
+        member = tarfile.TarInfo(CONFIG_FILE.lstrip("/"))
+        member.size = len(content)
+        member.mode = 0o600
+        member.mtime = int(time.time())
+        archive.addfile(member, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _warn_on_loopback(properties: Mapping[str, str], options: Mapping[str, Any]) -> None:
+    if options.get("network") == "host":
+        return
+    for key in ("rabbitmq.url", "http.url"):
+        url = properties.get(key, "")
+        if re.search(r"//([^/@]*@)?(127\.|localhost|\[::1\])", url):
+            log.warning(
+                "%s = %s: an agent in a container does not reach the loopback of the DM's host; "
+                "use an address of the docker bridge (172.17.0.1) or network = host",
+                key,
+                url,
+            )
+
+
+def _properties_text(values: Mapping[str, str]) -> str:
+    lines = []
+    for key, value in values.items():
+        escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
+        lines.append(f"{key} = {escaped}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,265 @@
+"""The ``docker`` handler on a real engine: it builds the agent image from the offline base image,
+runs an agent per container, which joins a DM served on the docker bridge (``http`` messaging),
+and removes the containers.
+
+The engine and the base image come from :mod:`tests.docker_env` (``dockerd`` started, the image
+built with ``debootstrap`` once); the agent image is built once per change of the project's
+wheel. Each test names its own application; the containers of an application are removed
+afterwards by their labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import ipaddress
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from roboconf.api import ApiSettings, create_app
+from roboconf.cli.embedded import EmbeddedOptions, embedded_service
+from roboconf.messaging.clients import DmClient
+from roboconf.messaging.http import connect_http
+from roboconf.messaging.messages import Heartbeat
+from roboconf.messaging.settings import MessagingSettings, MessagingType
+from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
+from roboconf.targets.docker import LABEL_APPLICATION, DockerHandler, container_name, run_options
+from tests.docker_env import ensure_base_image
+
+pytestmark = pytest.mark.integration
+
+#: the longest a test may last once the images exist (a guard, not a timing check)
+BOUND_S = 120.0
+
+
+def bounded(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        async def within() -> None:
+            async with asyncio.timeout(BOUND_S):
+                await test(*args, **kwargs)
+
+        asyncio.run(within())
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def base_image() -> str:
+    return ensure_base_image()
+
+
+@pytest.fixture(scope="module")
+def engine(base_image: str) -> Iterator[Any]:
+    import docker  # type: ignore[import-untyped]
+
+    client = docker.DockerClient(base_url="unix:///var/run/docker.sock", timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def agent_image(engine: Any, base_image: str) -> str:
+    """The agent image, built from the base image (or found built)."""
+    started = time.monotonic()
+    tag = DockerHandler().generate_image(engine, base_image)
+    print(f"agent image {tag}: {time.monotonic() - started:.1f} s")
+    return tag
+
+
+@pytest.fixture
+def application(engine: Any) -> Iterator[str]:
+    """A name of its own; its containers are removed afterwards."""
+    name = f"docker-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    for container in engine.containers.list(
+        all=True, filters={"label": f"{LABEL_APPLICATION}={name}"}
+    ):
+        container.remove(force=True)
+
+
+def bridge_gateway(engine: Any) -> str:
+    """The host's address on the default bridge: what containers reach."""
+    config = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    # dockerd gives the bridge the subnet's first address unless told another (--bip)
+    return str(config.get("Gateway") or next(ipaddress.ip_network(config["Subnet"]).hosts()))
+
+
+@contextlib.asynccontextmanager
+async def dm_on(address: str, data_dir: Path) -> AsyncIterator[str]:
+    """A DM (embedded router) whose API listens on ``address``; its URL."""
+    listening = socket.socket()
+    listening.bind((address, 0))
+    url = f"http://{address}:{listening.getsockname()[1]}"
+    options = EmbeddedOptions(data_dir=data_dir, simulate=True, heartbeat_s=0.5, dm_url=url)
+    async with embedded_service(options) as service:
+        app = create_app(service, ApiSettings(heartbeat_s=0.5))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        async with asyncio.TaskGroup() as group:
+            serving = group.create_task(server.serve(sockets=[listening]))
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.01)
+            try:
+                yield url
+            finally:
+                server.should_exit = True
+
+
+def target(**keys: str) -> TargetDefinition:
+    return TargetDefinition(
+        id="docker", handler="docker", properties={"id": "docker", "handler": "docker", **keys}
+    )
+
+
+def test_an_agent_in_a_container_joins_the_dm_and_the_container_is_removed(
+    engine: Any, base_image: str, agent_image: str, application: str, tmp_path: Path
+) -> None:
+    recipes = tmp_path / "graph"
+    recipes.mkdir()
+    (recipes / "marker").write_text("shared")
+
+    @bounded
+    async def scenario() -> None:
+        async with dm_on(bridge_gateway(engine), tmp_path / "dm") as url:
+            domain = f"d{uuid.uuid4().hex[:8]}"
+            identity = MachineIdentity(
+                application=application,
+                scoped_path="/vm 1",
+                domain=domain,
+                messaging={"messaging.type": "http", "http.url": url},
+            )
+            settings = MessagingSettings(type=MessagingType.HTTP, url=url, domain=domain)
+            transport = await connect_http(settings, name="test-dm")
+            try:
+                dm = DmClient(transport, domain=domain)
+                await dm.start()
+                await dm.manage(application)
+                handler = DockerHandler(
+                    lambda _identity: {"recipes.dir": str(recipes), "heartbeat.period": "1"}
+                )
+                docker_target = target(
+                    **{
+                        "docker.generate.image.from": base_image,
+                        "docker.option.env.GREETING": "hello",
+                        "docker.agent.check.period": "0",
+                    }
+                )
+                machine_id = await handler.create_machine(docker_target, identity)
+                assert await handler.is_machine_running(docker_target, machine_id)
+                container = engine.containers.get(machine_id)
+                assert container.name == container_name(identity)
+                assert container.image.tags == [agent_image]
+                assert container.labels["roboconf.scoped-path"] == "/vm 1"
+                ip = await handler.public_ip(docker_target, machine_id)
+                assert ip and ip.startswith("172.")
+
+                async for message in dm.messages():
+                    if isinstance(message, Heartbeat) and message.scoped_path == "/vm 1":
+                        assert message.application == application
+                        assert message.ip == ip  # the agent knows its container's address
+                        break
+
+                # what the agent was told, and the recipes shared read-only
+                def inside(command: str) -> str:
+                    result = container.exec_run(["sh", "-c", command])
+                    return str(result.output.decode())
+
+                config = inside("cat /etc/roboconf/agent.properties")
+                assert "scoped.path = /vm 1" in config and "check.period = 0" in config
+                assert inside("echo $GREETING") == "hello\n"
+                assert inside(f"cat '{recipes}/marker'") == "shared"
+                assert "Read-only" in inside(f"touch '{recipes}/x' 2>&1 || true")
+
+                # the same identity again: the running container is reused
+                assert await handler.create_machine(docker_target, identity) == machine_id
+
+                await handler.terminate_machine(docker_target, machine_id)
+                assert not await handler.is_machine_running(docker_target, machine_id)
+                assert await handler.public_ip(docker_target, machine_id) is None
+                assert not engine.containers.list(all=True, filters={"id": machine_id})
+                await handler.terminate_machine(docker_target, machine_id)  # gone: fine
+            finally:
+                await transport.close()
+
+    scenario()
+
+
+NOWHERE = {"messaging.type": "http", "http.url": "http://192.0.2.1:9"}
+
+
+def identity_of(application: str) -> MachineIdentity:
+    return MachineIdentity(application=application, scoped_path="/vm", messaging=NOWHERE)
+
+
+@pytest.mark.parametrize(
+    ("keys", "error"),
+    [
+        pytest.param(
+            {"docker.image": "roboconf-no-such-image:1"},
+            "image 'roboconf-no-such-image:1' is not on the Docker engine",
+            id="an unknown image",
+        ),
+        pytest.param(
+            {"docker.generate.image.from": "roboconf-no-such-base:1"},
+            "base image 'roboconf-no-such-base:1' .* is not on the Docker engine",
+            id="an unknown base image",
+        ),
+        pytest.param(
+            {"docker.image": "x", "docker.endpoint": "unix:///nonexistent/docker.sock"},
+            r"no Docker engine answers at unix:///nonexistent/docker.sock \(docker.endpoint\)",
+            id="no engine at the endpoint",
+        ),
+        pytest.param({}, "set docker.image .* or docker.generate.image.from", id="no image"),
+        pytest.param(
+            {"docker.image": "x", "docker.option.run.frobnicate": "1"},
+            "docker run option 'frobnicate' is not supported",
+            id="an unsupported run option",
+        ),
+    ],
+)
+def test_errors_say_what_to_do(
+    engine: Any, application: str, keys: dict[str, str], error: str
+) -> None:
+    with pytest.raises(TargetError, match=error):
+        asyncio.run(DockerHandler().create_machine(target(**keys), identity_of(application)))
+
+
+def test_a_container_that_is_gone_is_not_running(engine: Any) -> None:
+    handler = DockerHandler()
+    gone = "0" * 64
+    assert not asyncio.run(handler.is_machine_running(target(), gone))
+    assert asyncio.run(handler.public_ip(target(), gone)) is None
+    asyncio.run(handler.terminate_machine(target(), gone))
+
+
+def test_run_options_map_to_the_sdk() -> None:
+    options = run_options(
+        target(
+            **{
+                "docker.option.run.network": "host",
+                "docker.option.run.volume": "/a:/b:ro, /c:/d",
+                "docker.option.run.memory": "256m",
+                "docker.option.run.cpus": "1.5",
+                "docker.option.run.privileged": "true",
+                "docker.option.run.publish": "8080:80, 53/udp",
+                "docker.option.run.add-host": "db:10.0.0.2",
+            }
+        )
+    )
+    assert options == {
+        "network": "host",
+        "volumes": ["/a:/b:ro", "/c:/d"],
+        "mem_limit": "256m",
+        "nano_cpus": 1_500_000_000,
+        "privileged": True,
+        "ports": {"80/tcp": 8080, "53/udp": None},
+        "extra_hosts": {"db": "10.0.0.2"},
+    }
