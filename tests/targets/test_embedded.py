@@ -13,6 +13,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -247,3 +248,34 @@ def test_foreign_machine_ids_are_refused(machine_id: str) -> None:
     target = TargetDefinition(id="wait", handler="embedded")
     with pytest.raises(TargetError, match="no machine of the embedded handler"):
         asyncio.run(EmbeddedHandler().is_machine_running(target, machine_id))
+
+
+def test_a_real_agent_is_started_on_the_host_and_stopped(hosts: SshHosts, tmp_path: Path) -> None:
+    # the hosts share this file system: the project's interpreter runs there too; the broker is
+    # where nothing listens (the agent keeps trying, alive, which is all this test needs)
+    faked = pool(hosts, tmp_path, embedded_python=sys.executable)
+    properties = {k: v for k, v in faked.properties.items() if not k.endswith("command")}
+    target = machine_target(
+        TargetDefinition(id="lab", handler="embedded", properties=properties), tmp_path / "agent"
+    )
+    nowhere = {"messaging.type": "rabbitmq", "rabbitmq.url": "amqp://guest:guest@127.0.0.1:9/"}
+    vm = MachineIdentity(application="shop", scoped_path="/vm", messaging=nowhere)
+
+    async def scenario() -> None:
+        handler = EmbeddedHandler()
+        machine_id = await handler.create_machine(target, vm)
+        await handler.configure_machine(target, machine_id, vm)
+        pid = int((tmp_path / "agent" / "agent.pid").read_text())
+        await asyncio.sleep(1.5)
+        log = (tmp_path / "agent" / "agent.log").read_text()
+        assert _alive(pid), log
+        assert await handler.is_machine_running(target, machine_id)
+        await handler.terminate_machine(target, machine_id)
+        for _ in range(200):
+            if not _alive(pid):
+                break
+            await asyncio.sleep(0.05)
+        log = (tmp_path / "agent" / "agent.log").read_text()
+        assert not _alive(pid) and "agent shop /vm: stopped" in log, log
+
+    run(scenario())
