@@ -131,6 +131,9 @@ class DeploymentManager:
         #: included, so that it hears something even when no agent speaks)
         self._heard_self = self.clock.monotonic()
         self._deaf = False
+        #: how late the DM reads what reaches it (its last echo's trip): a heartbeat read late
+        #: was not sent late, and its agent is not judged by the DM's backlog
+        self._lag = 0.0
 
     async def __aenter__(self) -> DeploymentManager:
         await self.client.start()
@@ -641,8 +644,9 @@ class DeploymentManager:
                 await self._heartbeat(message)
             case InstanceChanged():
                 await self._instance_changed(message)
-            case Echo():
-                pass  # heard: that is all an echo is for
+            case Echo(content=content):
+                with contextlib.suppress(ValueError):
+                    self._lag = max(0.0, self.clock.monotonic() - float(content))
             case _:
                 log.debug("DM: %s ignored", type(message).__name__)
 
@@ -735,7 +739,7 @@ class DeploymentManager:
         """The DM checks it still hears through the messaging server: when it does not (its
         connection or the broker is down), silent agents are not its agents' fault."""
         while True:
-            await self.client.echo("liveness")
+            await self.client.echo(repr(self.clock.monotonic()))
             await self.clock.sleep(self._echo_period())
 
     async def _heard_something(self) -> None:
@@ -772,7 +776,7 @@ class DeploymentManager:
                 record = application.instances.get(path)
                 if record is None:
                     continue
-                silent = now - machine.last_heartbeat
+                silent = now - machine.last_heartbeat - self._lag
                 limit = period * self.settings.missed_heartbeats
                 if machine.up and record.status is STARTED and silent > limit:
                     await self._machine_lost(application, record, machine, silent)
