@@ -279,3 +279,32 @@ def test_a_real_agent_is_started_on_the_host_and_stopped(hosts: SshHosts, tmp_pa
         assert not _alive(pid) and "agent shop /vm: stopped" in log, log
 
     run(scenario())
+
+
+def test_by_default_the_users_known_hosts_decide(
+    hosts: SshHosts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    properties = dict(pool(hosts, tmp_path).properties)
+    del properties["scp.known.hosts.file"]
+    target = machine_target(
+        TargetDefinition(id="lab", handler="embedded", properties=properties), tmp_path / "vm"
+    )
+
+    async def scenario() -> None:
+        handler = EmbeddedHandler()
+        machine_id = await handler.create_machine(target, identity("/vm"))
+        with pytest.raises(TargetError, match=r"no known hosts file at .*home/\.ssh/known_hosts"):
+            await handler.configure_machine(target, machine_id, identity("/vm"))
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "known_hosts").write_text(hosts.hosts[1].known_hosts_line + "\n")
+        machine_id = await handler.create_machine(target, identity("/vm"))
+        with pytest.raises(TargetError, match="is not trusted"):
+            await handler.configure_machine(target, machine_id, identity("/vm"))
+        (home / ".ssh" / "known_hosts").write_text(hosts.hosts[0].known_hosts_line + "\n")
+        machine_id = await handler.create_machine(target, identity("/vm"))
+        await handler.configure_machine(target, machine_id, identity("/vm"))
+        assert (tmp_path / "vm" / "agent.properties").is_file()
+
+    run(scenario())
