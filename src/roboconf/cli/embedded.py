@@ -3,9 +3,9 @@
 - messaging: the embedded router by default (agents in this process use it directly; agents in
   their own processes reach it through the DM's API, ``messaging.type = http``), or a RabbitMQ
   broker shared by the DM and every agent;
-- targets: ``in-memory`` (one agent task per machine, in this process) and ``local`` (one
-  ``roboconf agent`` process per machine, on this host); ``default_target`` picks the one of
-  machines whose template ships no target.
+- targets: ``in-memory`` (one agent task per machine, in this process), ``local`` (one
+  ``roboconf agent`` process per machine, on this host) and ``embedded`` (existing hosts);
+  ``default_target`` picks the one of machines whose template ships no target.
 
 Used by ``roboconf dm`` and ``roboconf run``; tests compose the same way.
 """
@@ -25,6 +25,7 @@ from roboconf.messaging.connect import dm_transport
 from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.plugins.base import StepLimits
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetHandler
+from roboconf.targets.embedded import EmbeddedHandler
 from roboconf.targets.in_memory import InMemoryHandler
 from roboconf.targets.local import LocalHandler
 
@@ -132,11 +133,13 @@ async def embedded_service(options: EmbeddedOptions) -> AsyncIterator[DmService]
         flush_s=options.flush_s,
     )
     local = LocalHandler(options.data_dir / "machines", local_agent)
+    embedded = EmbeddedHandler()
     try:
         async with InMemoryHandler(run_agent) as in_memory:
             handlers: dict[str, TargetHandler] = {
                 in_memory.handler_id: in_memory,
                 local.handler_id: local,
+                embedded.handler_id: embedded,
             }
             service = DmService(settings, transport, handlers)
             services.append(service)
