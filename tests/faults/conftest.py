@@ -88,8 +88,11 @@ RECIPES: Mapping[str, Mapping[str, str]] = {
 }
 
 
-def write_template(folder: Path, instances: str, name: str = "faults") -> Path:
-    """A template folder with the graph above, its recipes and ``instances``."""
+def write_template(
+    folder: Path, instances: str, name: str = "faults", files: Mapping[str, str] | None = None
+) -> Path:
+    """A template folder with the graph above, its recipes, ``instances`` and ``files``
+    (path under the folder → shell script body)."""
     (folder / "descriptor").mkdir(parents=True)
     (folder / "descriptor" / "application.properties").write_text(
         f"name = {name}\nversion = 1.0\n"
@@ -106,6 +109,11 @@ def write_template(folder: Path, instances: str, name: str = "faults") -> Path:
             script = scripts / f"{step}.sh"
             script.write_text(f"#!/bin/sh\n{body}\n")
             script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    for relative, body in (files or {}).items():
+        extra = folder / relative
+        extra.parent.mkdir(parents=True, exist_ok=True)
+        extra.write_text(f"#!/bin/sh\n{body}\n")
+        extra.chmod(0o755)
     return folder
 
 
@@ -180,6 +188,7 @@ async def platform(
     instances: str,
     *,
     step_timeout_s: float = 60.0,
+    files: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Platform]:
     """A DM over the broker at ``broker_url`` (a domain of its own), local agents, the
     template of ``instances`` loaded and its application created (nothing deployed)."""
@@ -199,7 +208,7 @@ async def platform(
         messaging=messaging,
         default_target="local",
     )
-    template = write_template(tmp_path / "template", instances)
+    template = write_template(tmp_path / "template", instances, files=files)
     machines: list[str] = []
     try:
         async with embedded_service(options) as service:

@@ -74,6 +74,7 @@ from roboconf.model.graph import resolved_installer, split_variable, super_compo
 from roboconf.model.instances import walk
 from roboconf.model.variables import instance_exports
 from roboconf.plugins.base import ImportChange, Plugin, Provider, StepContext, StepLimits
+from roboconf.plugins.configure import run_configuration_script
 from roboconf.plugins.registry import plugin_for
 from roboconf.plugins.simulated import SimulatedPlugin
 
@@ -305,6 +306,7 @@ class Agent:
         if remembered:
             await self._resume(events, remembered)
         else:
+            await self._run_target_scripts(message.target_scripts)
             for event in events:
                 await self._feed(event)
         await self._machine_started()
@@ -338,6 +340,38 @@ class Agent:
             if record.status is STARTED:
                 await self._publish(record.path)
         await self._remember()
+
+    async def _run_target_scripts(self, scripts: Mapping[str, str]) -> None:
+        """The target's ``agent.script.*`` (spec 50), before any instance is deployed. A
+        failure is the machine's: reported to the DM as a PROBLEM with its reason."""
+        if not scripts:
+            return
+        folder = self._state_folder() / "target-scripts"
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        env = {
+            **self.settings.environment,
+            "IP_ADDRESS": self.settings.ip,
+            "APPLICATION_NAME": self.application,
+            "SCOPED_INSTANCE_PATH": self.scoped_path,
+            "DOMAIN": self.settings.domain,
+        }
+        for name, content in sorted(scripts.items()):
+            script = folder / name
+            await asyncio.to_thread(script.write_text, content, encoding="utf-8")
+            script.chmod(0o700)
+            result = await run_configuration_script(script, env, self.settings.limits)
+            if not result.ok:
+                log.warning("%s: %s", self.scoped_path, result.reason)
+                await self.client.send_to_dm(
+                    InstanceChanged(
+                        application=self.application,
+                        path=self.scoped_path,
+                        status=InstanceStatus.PROBLEM,
+                        reason=result.reason,
+                        output_tail=result.output,
+                    )
+                )
+                return
 
     def _state_folder(self) -> Path:
         return self.settings.data_dir / ".roboconf" / quote(self.scoped_path, safe="")

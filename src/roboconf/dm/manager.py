@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,12 @@ from types import TracebackType
 
 from roboconf.clock import Clock, SystemClock
 from roboconf.dm.application import Application, InstanceError, ManagedInstance
-from roboconf.dm.targets import TargetAssociations, template_targets
+from roboconf.dm.targets import (
+    TargetAssociations,
+    TargetScripts,
+    target_scripts,
+    template_targets,
+)
 from roboconf.lifecycle import ComponentRules, rules_from_graph
 from roboconf.messaging.clients import DmClient
 from roboconf.messaging.messages import (
@@ -43,6 +49,8 @@ from roboconf.messaging.transport import Transport
 from roboconf.model import ApplicationTemplate, InstanceStatus
 from roboconf.model.graph import mandatory_prefixes
 from roboconf.model.variables import lowest_free_port, ports_wanted
+from roboconf.plugins.base import StepLimits
+from roboconf.plugins.configure import run_configuration_script
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError, TargetHandler
 
 log = logging.getLogger(__name__)
@@ -91,6 +99,8 @@ class _Machine:
     last_heartbeat: float = 0.0
     created_at: float = 0.0
     outbox: list[Message] = field(default_factory=list)
+    #: its ``dm.configure.script.*`` ran (once, at its first heartbeat)
+    configured: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -134,6 +144,7 @@ class DeploymentManager:
         #: how late the DM reads what reaches it (its last echo's trip): a heartbeat read late
         #: was not sent late, and its agent is not judged by the DM's backlog
         self._lag = 0.0
+        self._scripts: dict[tuple[str, str], TargetScripts] = {}
 
     async def __aenter__(self) -> DeploymentManager:
         await self.client.start()
@@ -676,6 +687,13 @@ class DeploymentManager:
                 await self.client.send_to_agent(application.name, record.path, Resynchronize())
             if record.status is not UNDEPLOYING:
                 await self._set(application, record, STARTED, None)
+            if not machine.configured:
+                machine.configured = True
+                scripts = self._scripts_of(application, record.component).on_dm
+                if scripts and self._group is not None:
+                    self._group.create_task(
+                        self._configure(application, record, heartbeat.ip or "", scripts)
+                    )
 
     def _model_message(self, application: Application, machine_path: str) -> SetScopedInstance:
         top = "/" + machine_path.split("/")[1]
@@ -689,7 +707,44 @@ class DeploymentManager:
             exports_prefix=descriptor.exports_prefix,
             external_exports=descriptor.external_exports,
             bindings=self._bindings[application.name],
+            target_scripts=self._scripts_of(
+                application, application.get(machine_path).component
+            ).on_agent,
         )
+
+    def _scripts_of(self, application: Application, component: str) -> TargetScripts:
+        key = (application.name, component)
+        scripts = self._scripts.get(key)
+        if scripts is None:
+            graph_dir = application.template_dir / "graph"
+            scripts = self._scripts[key] = target_scripts(graph_dir, application.graph, component)
+        return scripts
+
+    async def _configure(
+        self, application: Application, record: ManagedInstance, ip: str, scripts: Iterable[Path]
+    ) -> None:
+        """Run the target's ``dm.configure.script.*`` for a machine that has its address; a
+        failure puts the machine in PROBLEM with the script's reason and output."""
+        identity = {
+            "application": application.name,
+            "scoped.path": record.path,
+            "domain": self.settings.domain,
+            **self.settings.messaging,
+        }
+        env = {
+            **os.environ,
+            "IP_ADDRESS": ip,
+            "APPLICATION_NAME": application.name,
+            "SCOPED_INSTANCE_PATH": record.path,
+            "DOMAIN": self.settings.domain,
+            "USER_DATA": "".join(f"{key} = {value}\n" for key, value in identity.items()),
+        }
+        for script in scripts:
+            result = await run_configuration_script(script, env, StepLimits())
+            if not result.ok:
+                record.output_tail = result.output
+                await self._set(application, record, PROBLEM, result.reason)
+                return
 
     async def _instance_changed(self, message: InstanceChanged) -> None:
         application = self.applications.get(message.application)

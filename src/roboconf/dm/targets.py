@@ -12,6 +12,7 @@ from pathlib import Path
 
 from roboconf.model import Graph
 from roboconf.model.graph import is_target, recipe_component, resolved_installer
+from roboconf.plugins.configure import AGENT_SCRIPT, DM_ONLY, DM_SCRIPT
 from roboconf.targets.base import TargetDefinition, TargetError, parse_target
 
 #: file names in recipe folders that are no target definitions
@@ -40,6 +41,29 @@ def template_targets(graph_dir: Path, graph: Graph) -> dict[str, list[TargetDefi
                 continue  # reported by validation (REC_TARGET_NO_ID...)
             found.setdefault(component, []).append(definition)
     return found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetScripts:
+    """A target component's configuration scripts: run by the DM, and sent to agents."""
+
+    on_dm: tuple[Path, ...] = ()
+    #: file name → content (the files whose name starts with ``local.`` stay on the DM)
+    on_agent: dict[str, str] = field(default_factory=dict)
+
+
+def target_scripts(graph_dir: Path, graph: Graph, component: str) -> TargetScripts:
+    """The configuration scripts in the recipe folder of a target component (name order)."""
+    owner = recipe_component(graph, component, lambda n: (graph_dir / n).is_dir())
+    folder = graph_dir / owner
+    if not folder.is_dir():
+        return TargetScripts()
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    on_agent = {}
+    for path in files:
+        if AGENT_SCRIPT in path.name and not path.name.startswith(DM_ONLY):
+            on_agent[path.name] = path.read_text(encoding="utf-8", errors="replace")
+    return TargetScripts(on_dm=tuple(p for p in files if DM_SCRIPT in p.name), on_agent=on_agent)
 
 
 @dataclass(slots=True, kw_only=True)
