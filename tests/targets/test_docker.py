@@ -26,10 +26,14 @@ import uvicorn
 
 from roboconf.api import ApiSettings, create_app
 from roboconf.cli.embedded import EmbeddedOptions, embedded_service
+from roboconf.dm.manager import DmSettings
+from roboconf.dm.service import DmService, ServiceSettings
 from roboconf.messaging.clients import DmClient
+from roboconf.messaging.connect import dm_transport
 from roboconf.messaging.http import connect_http
 from roboconf.messaging.messages import Heartbeat
 from roboconf.messaging.settings import MessagingSettings, MessagingType
+from roboconf.model import InstanceStatus as S
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
 from roboconf.targets.docker import LABEL_APPLICATION, DockerHandler, container_name, run_options
 from tests.docker_env import ensure_base_image
@@ -263,3 +267,119 @@ def test_run_options_map_to_the_sdk() -> None:
         "ports": {"80/tcp": 8080, "53/udp": None},
         "extra_hosts": {"db": "10.0.0.2"},
     }
+
+
+def tiny_template(folder: Path, base_image: str) -> Path:
+    """A machine on the docker target and one script component, which writes a file."""
+    files = {
+        "descriptor/application.properties": (
+            "name = docker-demo\nversion = 1.0.0\n"
+            "graph-entry-point = main.graph\ninstance-entry-point = initial.instances\n"
+        ),
+        "graph/main.graph": (
+            "VM {\n\tinstaller: target;\n\tchildren: Marker;\n}\n"
+            "Marker {\n\tinstaller: script;\n}\n"
+        ),
+        "graph/VM/target.properties": (
+            f"id = docker-demo\nhandler = docker\ndocker.generate.image.from = {base_image}\n"
+        ),
+        "graph/Marker/scripts/deploy.sh": (
+            '#!/bin/sh\necho "deployed on $(hostname -i)" > /tmp/roboconf-marker\n'
+        ),
+        "instances/initial.instances": (
+            "instance of VM {\n\tname: vm;\n\tinstance of Marker {\n\t\tname: marker;\n\t}\n}\n"
+        ),
+    }
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    (folder / "graph/Marker/scripts/deploy.sh").chmod(0o755)
+    return folder
+
+
+@contextlib.asynccontextmanager
+async def dm_with_docker(address: str, data_dir: Path) -> AsyncIterator[DmService]:
+    """A DM composed as ``roboconf dm`` composes it, with the docker target; its API (and the
+    agents' messaging) on ``address``."""
+    listening = socket.socket()
+    listening.bind((address, 0))
+    url = f"http://{address}:{listening.getsockname()[1]}"
+    transport = await dm_transport(MessagingSettings())
+    services: list[DmService] = []
+
+    def agent(identity: MachineIdentity) -> dict[str, str]:
+        graph = services[0].template_folder(identity.application) / "graph"
+        return {"recipes.dir": str(graph), "heartbeat.period": "1"}
+
+    settings = ServiceSettings(
+        data_dir=data_dir,
+        dm=DmSettings(
+            heartbeat_period_s=1.0,
+            shared_host=False,
+            messaging={"messaging.type": "http", "http.url": url},
+        ),
+        flush_s=0.05,
+    )
+    try:
+        async with DmService(settings, transport, {"docker": DockerHandler(agent)}) as service:
+            services.append(service)
+            app = create_app(service, ApiSettings(heartbeat_s=0.5))
+            server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+            async with asyncio.TaskGroup() as group:
+                serving = group.create_task(server.serve(sockets=[listening]))
+                while not server.started and not serving.done():
+                    await asyncio.sleep(0.01)
+                try:
+                    yield service
+                finally:
+                    server.should_exit = True
+    finally:
+        await transport.close()
+
+
+def test_the_dm_deploys_a_template_on_the_docker_target(
+    engine: Any, base_image: str, agent_image: str, tmp_path: Path
+) -> None:
+    template = tiny_template(tmp_path / "template", base_image)
+    name = f"docker-demo-{uuid.uuid4().hex[:8]}"
+
+    async def until(check: Callable[[], bool], service: DmService) -> None:
+        try:
+            async with asyncio.timeout(BOUND_S / 3):
+                while not check():
+                    await asyncio.sleep(0.1)
+        except TimeoutError:
+            states = {i.path: i.status for i in service.instances(name)}
+            pytest.fail(f"not reached in {BOUND_S / 3:.0f} s; the instances: {states}")
+
+    def containers() -> list[Any]:
+        return list(
+            engine.containers.list(all=True, filters={"label": f"{LABEL_APPLICATION}={name}"})
+        )
+
+    @bounded
+    async def scenario() -> None:
+        async with dm_with_docker(bridge_gateway(engine), tmp_path / "dm") as service:
+            view = await service.load_template_from(str(template))
+            await service.create_application(name, view.name, view.version)
+            await service.bulk(name, "deploy-and-start-all", None, None)
+            marker = "/vm/marker"
+            await until(
+                lambda: service.instance(name, marker).status == S.DEPLOYED_STARTED.value, service
+            )
+            (container,) = containers()
+            ip = container.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+            written = container.exec_run(["cat", "/tmp/roboconf-marker"]).output.decode()
+            assert written == f"deployed on {ip}\n"  # the recipe ran in the container
+
+            await service.bulk(name, "undeploy-all", None, None)
+            await until(
+                lambda: service.instance(name, "/vm").status == S.NOT_DEPLOYED.value, service
+            )
+            await until(lambda: not containers(), service)
+
+    try:
+        scenario()
+    finally:
+        for container in containers():
+            container.remove(force=True)
