@@ -14,6 +14,7 @@ root in CI (``CI`` set); otherwise the test is skipped with the reason (a failur
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
@@ -172,17 +173,22 @@ def build_base_image(name: str = BASE_IMAGE) -> None:
 
 def ensure_base_image(name: str = BASE_IMAGE) -> str:
     """The engine runs and ``name`` exists (built once, under a lock across workers)."""
-    ensure_engine()
-    if _image_exists(name):
-        return name
+    with exclusively():
+        ensure_engine()
+        if not _image_exists(name):
+            build_base_image(name)
+    return name
+
+
+@contextlib.contextmanager
+def exclusively() -> Iterator[None]:
+    """One pytest worker (or run) at a time: starting dockerd, building an image."""
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if not _image_exists(name):
-                build_base_image(name)
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return name
 
 
 @pytest.fixture(scope="session")

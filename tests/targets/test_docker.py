@@ -36,7 +36,7 @@ from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.model import InstanceStatus as S
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
 from roboconf.targets.docker import LABEL_APPLICATION, DockerHandler, container_name, run_options
-from tests.docker_env import ensure_base_image
+from tests.docker_env import ensure_base_image, exclusively
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,8 @@ def engine(base_image: str) -> Iterator[Any]:
 def agent_image(engine: Any, base_image: str) -> str:
     """The agent image, built from the base image (or found built)."""
     started = time.monotonic()
-    tag = DockerHandler().generate_image(engine, base_image)
+    with exclusively():  # pytest-xdist workers: one builds, the others find it built
+        tag = DockerHandler().generate_image(engine, base_image)
     print(f"agent image {tag}: {time.monotonic() - started:.1f} s")
     return tag
 
