@@ -4,7 +4,8 @@
   their own processes reach it through the DM's API, ``messaging.type = http``), or a RabbitMQ
   broker shared by the DM and every agent;
 - targets: ``in-memory`` (one agent task per machine, in this process), ``local`` (one
-  ``roboconf agent`` process per machine, on this host) and ``embedded`` (existing hosts);
+  ``roboconf agent`` process per machine, on this host), ``embedded`` (existing hosts) and
+  ``docker`` (a container per machine; the DM's API must listen where containers reach it);
   ``default_target`` picks the one of machines whose template ships no target.
 
 Used by ``roboconf dm`` and ``roboconf run``; tests compose the same way.
@@ -25,6 +26,7 @@ from roboconf.messaging.connect import dm_transport
 from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.plugins.base import StepLimits
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetHandler
+from roboconf.targets.docker import DockerHandler
 from roboconf.targets.embedded import EmbeddedHandler
 from roboconf.targets.in_memory import InMemoryHandler
 from roboconf.targets.local import LocalHandler
@@ -134,12 +136,14 @@ async def embedded_service(options: EmbeddedOptions) -> AsyncIterator[DmService]
     )
     local = LocalHandler(options.data_dir / "machines", local_agent)
     embedded = EmbeddedHandler()
+    docker = DockerHandler(local_agent)
     try:
         async with InMemoryHandler(run_agent) as in_memory:
             handlers: dict[str, TargetHandler] = {
                 in_memory.handler_id: in_memory,
                 local.handler_id: local,
                 embedded.handler_id: embedded,
+                docker.handler_id: docker,
             }
             service = DmService(settings, transport, handlers)
             services.append(service)
