@@ -61,6 +61,42 @@ class MachineIdentity:
     messaging: Mapping[str, str] = field(default_factory=dict)
 
 
+def agent_configuration(
+    target: TargetDefinition,
+    identity: MachineIdentity,
+    *layers: Mapping[str, str],
+    prefix: str,
+    handler_keys: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """The configuration keys of a machine's agent, later ones winning: its messaging, its
+    identity, ``layers`` (what the handler and the composition root add), then the target's
+    ``<prefix><key>`` entries (``local.agent.check.period = 2``) but ``handler_keys``."""
+    configuration = {
+        **identity.messaging,
+        "application": identity.application,
+        "scoped.path": identity.scoped_path,
+        "domain": identity.domain,
+    }
+    for layer in layers:
+        configuration.update(layer)
+    configuration.update(
+        (key[len(prefix) :], value)
+        for key, value in target.properties.items()
+        if key.startswith(prefix) and key not in handler_keys
+    )
+    return configuration
+
+
+def properties_text(values: Mapping[str, str]) -> str:
+    """``key = value`` lines that :func:`~roboconf.project.properties.parse_properties` reads
+    back (backslashes and line breaks escaped)."""
+    lines = []
+    for key, value in values.items():
+        escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
+        lines.append(f"{key} = {escaped}")
+    return "\n".join(lines) + "\n"
+
+
 class TargetHandler(Protocol):
     """One kind of machine factory. ``handler_id`` is what ``handler = ...`` names."""
 

@@ -51,7 +51,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
+from roboconf.targets.base import (
+    MachineIdentity,
+    TargetDefinition,
+    TargetError,
+    agent_configuration,
+    properties_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +258,7 @@ class DockerHandler:
             LABEL_APPLICATION: identity.application,
             LABEL_SCOPED_PATH: identity.scoped_path,
         }
-        config = _properties_text(properties).encode()
+        config = properties_text(properties).encode()
 
         def create() -> str:
             errors = _errors()
@@ -335,19 +341,13 @@ class DockerHandler:
         self, target: TargetDefinition, identity: MachineIdentity
     ) -> dict[str, str]:
         """Every configuration key of the agent of ``identity`` (what the container gets)."""
-        return {
-            **identity.messaging,
-            "application": identity.application,
-            "scoped.path": identity.scoped_path,
-            "domain": identity.domain,
-            "data.dir": DATA_DIR,
-            **self._agent_properties(identity),
-            **{
-                key[len(_AGENT_PREFIX) :]: value
-                for key, value in target.properties.items()
-                if key.startswith(_AGENT_PREFIX)
-            },
-        }
+        return agent_configuration(
+            target,
+            identity,
+            {"data.dir": DATA_DIR},
+            self._agent_properties(identity),
+            prefix=_AGENT_PREFIX,
+        )
 
     # -- the engine
 
@@ -564,11 +564,3 @@ def _warn_on_loopback(properties: Mapping[str, str], options: Mapping[str, Any])
                 key,
                 url,
             )
-
-
-def _properties_text(values: Mapping[str, str]) -> str:
-    lines = []
-    for key, value in values.items():
-        escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
-        lines.append(f"{key} = {escaped}")
-    return "\n".join(lines) + "\n"

@@ -38,12 +38,17 @@ from __future__ import annotations
 import logging
 import shlex
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
+from roboconf.targets.base import (
+    MachineIdentity,
+    TargetDefinition,
+    TargetError,
+    agent_configuration,
+    properties_text,
+)
 
 if TYPE_CHECKING:
     import asyncssh
@@ -54,7 +59,7 @@ DEFAULT_CONFIG_DIR = "/etc/roboconf-agent"
 DEFAULT_SSH_TIMEOUT_S = 20.0
 _AGENT_PREFIX = "embedded.agent."
 #: ``embedded.agent.*`` keys that are the handler's, not the agent's
-_HANDLER_KEYS = {"embedded.agent.command", "embedded.agent.stop.command"}
+_HANDLER_KEYS = frozenset({"embedded.agent.command", "embedded.agent.stop.command"})
 
 
 class EmbeddedHandler:
@@ -97,23 +102,14 @@ class EmbeddedHandler:
         if host is None:
             return
         directory = _config_dir(target)
-        properties = {
-            **identity.messaging,
-            "application": identity.application,
-            "scoped.path": identity.scoped_path,
-            "domain": identity.domain,
-            "ip": host,
-            **{
-                key[len(_AGENT_PREFIX) :]: value
-                for key, value in target.properties.items()
-                if key.startswith(_AGENT_PREFIX) and key not in _HANDLER_KEYS
-            },
-        }
+        properties = agent_configuration(
+            target, identity, {"ip": host}, prefix=_AGENT_PREFIX, handler_keys=_HANDLER_KEYS
+        )
         quoted = shlex.quote(directory)
         write = f"umask 077 && mkdir -p {quoted} && cat > {quoted}/agent.properties"
         try:
             async with _Ssh(target, host) as connection:
-                await _run(connection, host, write, _properties_text(properties))
+                await _run(connection, host, write, properties_text(properties))
                 await _run(connection, host, _start_command(target, directory))
         except TargetError:
             self._free(target, machine_id)
@@ -327,11 +323,3 @@ def _host(machine_id: str) -> str | None:
 
 def _path(machine_id: str) -> str:
     return _parse(machine_id)[1]
-
-
-def _properties_text(values: Mapping[str, str]) -> str:
-    lines = []
-    for key, value in values.items():
-        escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
-        lines.append(f"{key} = {escaped}")
-    return "\n".join(lines) + "\n"

@@ -23,7 +23,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
-from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
+from roboconf.targets.base import (
+    MachineIdentity,
+    TargetDefinition,
+    TargetError,
+    agent_configuration,
+    properties_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +55,15 @@ class LocalHandler:
     async def create_machine(self, target: TargetDefinition, identity: MachineIdentity) -> str:
         folder = self.machine_folder(identity)
         folder.mkdir(parents=True, exist_ok=True)
-        properties = {
-            **identity.messaging,
-            "application": identity.application,
-            "scoped.path": identity.scoped_path,
-            "domain": identity.domain,
-            "data.dir": str(folder / "work"),
-            **self._agent_properties(identity),
-            **{
-                key[len(_AGENT_PREFIX) :]: value
-                for key, value in target.properties.items()
-                if key.startswith(_AGENT_PREFIX)
-            },
-        }
+        properties = agent_configuration(
+            target,
+            identity,
+            {"data.dir": str(folder / "work")},
+            self._agent_properties(identity),
+            prefix=_AGENT_PREFIX,
+        )
         config = folder / "agent.properties"
-        config.write_text(_properties_text(properties), encoding="utf-8")
+        config.write_text(properties_text(properties), encoding="utf-8")
         config.chmod(0o600)  # it may hold the broker's password
         python = target.get("local.python") or sys.executable
         with open(folder / "agent.log", "ab") as output:
@@ -162,11 +162,3 @@ def _parse(machine_id: str) -> tuple[int, str]:
     if kind != "local" or not pid.isdigit() or not started:
         raise TargetError(f"{machine_id!r} is no machine of the local handler")
     return int(pid), started
-
-
-def _properties_text(values: Mapping[str, str]) -> str:
-    lines = []
-    for key, value in values.items():
-        escaped = value.replace("\\", "\\\\").replace("\n", "\\n")
-        lines.append(f"{key} = {escaped}")
-    return "\n".join(lines) + "\n"
