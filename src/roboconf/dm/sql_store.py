@@ -15,6 +15,8 @@ wait for each other instead of failing on a stale snapshot.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -572,12 +574,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def connect(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
         connection.isolation_level = None  # BEGIN is ours
         cursor = connection.cursor()
-        for pragma in (
-            f"busy_timeout = {_WAIT_S * 1000}",
-            "journal_mode = WAL",
-            "synchronous = FULL",
-            "foreign_keys = ON",
-        ):
+        cursor.execute(f"PRAGMA busy_timeout = {_WAIT_S * 1000}")
+        _use_wal(cursor)
+        for pragma in ("synchronous = FULL", "foreign_keys = ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -585,6 +584,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def begin(connection: Connection) -> None:
         writes = connection.get_execution_options().get("roboconf_writes", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the database to WAL (kept in the file: done once). Connections opening a new
+    database together may find it locked while one of them switches, and SQLite does not wait
+    (no busy handler for that change): try again until ``_WAIT_S``."""
+    give_up = time.monotonic() + _WAIT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.05)
 
 
 # -- rows and values -----------------------------------------------------------------------------
