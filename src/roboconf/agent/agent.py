@@ -320,17 +320,20 @@ class Agent:
         """After a restart of the agent: the instances in the statuses they had reached (their
         software is still there), exports published again, imports asked for again."""
         assert self.state is not None
-        seeds = [
-            InstanceSeed(
-                path=event.path,
-                component=event.component,
-                parent=event.parent,
-                exports=event.exports,
-                status=remembered.get(event.path, (InstanceStatus.NOT_DEPLOYED, None))[0],
-                reason=remembered.get(event.path, (InstanceStatus.NOT_DEPLOYED, None))[1],
+        unknown = (InstanceStatus.NOT_DEPLOYED, None)
+        seeds = []
+        for event in events:
+            status, reason = remembered.get(event.path, unknown)
+            seeds.append(
+                InstanceSeed(
+                    path=event.path,
+                    component=event.component,
+                    parent=event.parent,
+                    exports=event.exports,
+                    status=status,
+                    reason=reason,
+                )
             )
-            for event in events
-        ]
         self.state = restore(self.state.rules, seeds, scoped_path=self.scoped_path)
         log.info("%s: resumed %d instance(s) from before a restart", self.scoped_path, len(seeds))
         prefixes = {p for seed in seeds for p in self.state.rules[seed.component].imports}
@@ -357,8 +360,7 @@ class Agent:
         }
         for name, content in sorted(scripts.items()):
             script = folder / name
-            await asyncio.to_thread(script.write_text, content, encoding="utf-8")
-            script.chmod(0o700)
+            await asyncio.to_thread(_write_executable, script, content)
             result = await run_configuration_script(script, env, self.settings.limits)
             if not result.ok:
                 log.warning("%s: %s", self.scoped_path, result.reason)
@@ -724,3 +726,8 @@ def _external_provider(application: str, path: str) -> str:
 def _flat(by_prefix: Mapping[str, Mapping[str, str | None]]) -> dict[str, str | None]:
     """Exports grouped by prefix → one mapping of full names."""
     return {name: value for values in by_prefix.values() for name, value in values.items()}
+
+
+def _write_executable(path: Path, content: str) -> None:
+    path.write_text(content, encoding="utf-8")
+    path.chmod(0o700)

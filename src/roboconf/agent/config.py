@@ -22,6 +22,7 @@ from pathlib import Path
 
 from roboconf.errors import RoboconfError
 from roboconf.messaging.settings import MessagingSettings, messaging_settings
+from roboconf.targets.base import AGENT_ENVIRONMENT
 
 #: Roboconf's agent configuration keys → ours
 _ALIASES = {
@@ -29,19 +30,6 @@ _ALIASES = {
     "scoped-instance-path": "scoped.path",
     "ip-address-of-the-agent": "ip",
     "messaging-type": "messaging.type",
-}
-
-#: environment variables of the agent's identity → keys (what target handlers set)
-ENVIRONMENT = {
-    "ROBOCONF_APPLICATION": "application",
-    "ROBOCONF_SCOPED_PATH": "scoped.path",
-    "ROBOCONF_DOMAIN": "domain",
-    "ROBOCONF_AGENT_IP": "ip",
-    "ROBOCONF_AGENT_DATA_DIR": "data.dir",
-    "ROBOCONF_RECIPES_DIR": "recipes.dir",
-    "ROBOCONF_MESSAGING_TYPE": "messaging.type",
-    "ROBOCONF_RABBITMQ_URL": "rabbitmq.url",
-    "ROBOCONF_HTTP_URL": "http.url",
 }
 
 
@@ -67,7 +55,7 @@ class AgentConfig:
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The configuration keys set by environment variables."""
-    return {key: environ[name] for name, key in ENVIRONMENT.items() if environ.get(name)}
+    return {key: environ[name] for name, key in AGENT_ENVIRONMENT.items() if environ.get(name)}
 
 
 def agent_config(values: Mapping[str, str], *, default_data_dir: Path) -> AgentConfig:

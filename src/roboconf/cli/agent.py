@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from roboconf.cli.local_files import read_properties_file, user_data_dir
 from roboconf.errors import MessagingError
 
 if TYPE_CHECKING:
@@ -61,18 +62,11 @@ def agent(
     """Run one agent until stopped (SIGTERM, Ctrl-C)."""
     from roboconf.agent.config import AgentConfigError, agent_config, from_environment
     from roboconf.messaging.settings import MessagingSettingsError
-    from roboconf.project.properties import parse_properties
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    keys: dict[str, str] = {}
-    if config is not None:
-        try:
-            keys.update(parse_properties(config.read_text(encoding="utf-8")).values)
-        except OSError as error:
-            typer.echo(f"error: cannot read {config}: {error.strerror}", err=True)
-            raise typer.Exit(2) from None
+    keys = read_properties_file(config) if config is not None else {}
     keys.update(from_environment(os.environ))
     given = {
         "application": application,
@@ -86,16 +80,11 @@ def agent(
         given["http.url" if kind == "http" else "rabbitmq.url"] = messaging_url
     keys.update({key: value for key, value in given.items() if value})
     try:
-        settings = agent_config(keys, default_data_dir=_default_data_dir())
+        settings = agent_config(keys, default_data_dir=user_data_dir("roboconf-agent"))
     except (AgentConfigError, MessagingSettingsError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(asyncio.run(_serve(settings)))
-
-
-def _default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "roboconf-agent"
 
 
 async def _serve(config: AgentConfig) -> int:

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from roboconf.cli.local_files import user_data_dir
 from roboconf.cli.messaging_options import (
     MessagingConfig,
     MessagingKind,
@@ -25,12 +26,6 @@ from roboconf.cli.messaging_options import (
 from roboconf.messaging.settings import MessagingSettings
 
 DEFAULT_PORT = 8181
-
-
-def default_data_dir() -> Path:
-    """``$XDG_DATA_HOME/roboconf`` (``~/.local/share/roboconf``)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "roboconf"
 
 
 def dm(
@@ -69,7 +64,7 @@ def dm(
     raise typer.Exit(
         asyncio.run(
             serve(
-                data_dir=data_dir or default_data_dir(),
+                data_dir=data_dir or user_data_dir("roboconf"),
                 database=database,
                 host=host,
                 port=port,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from roboconf.cli.local_files import read_properties_file
 from roboconf.messaging.settings import (
     MessagingSettings,
     MessagingSettingsError,
@@ -34,15 +35,9 @@ def messaging_from_options(
     kind: str, url: str | None, config: Path | None, domain: str = "default"
 ) -> MessagingSettings:
     """Settings from the options (they win over the file); exits 2 with the reason."""
-    from roboconf.project.properties import parse_properties
-
     keys: dict[str, str] = {"messaging.domain": domain}
     if config is not None:
-        try:
-            keys.update(parse_properties(config.read_text(encoding="utf-8")).values)
-        except OSError as error:
-            typer.echo(f"error: cannot read {config}: {error.strerror}", err=True)
-            raise typer.Exit(2) from None
+        keys.update(read_properties_file(config))
     if kind != "embedded" or "messaging.type" not in keys:
         keys["messaging.type"] = kind
     if url:

@@ -97,6 +97,21 @@ def properties_text(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the environment variables a handler may give an agent (``roboconf agent`` reads them) → the
+#: configuration keys they set
+AGENT_ENVIRONMENT: Mapping[str, str] = {
+    "ROBOCONF_APPLICATION": "application",
+    "ROBOCONF_SCOPED_PATH": "scoped.path",
+    "ROBOCONF_DOMAIN": "domain",
+    "ROBOCONF_AGENT_IP": "ip",
+    "ROBOCONF_AGENT_DATA_DIR": "data.dir",
+    "ROBOCONF_RECIPES_DIR": "recipes.dir",
+    "ROBOCONF_MESSAGING_TYPE": "messaging.type",
+    "ROBOCONF_RABBITMQ_URL": "rabbitmq.url",
+    "ROBOCONF_HTTP_URL": "http.url",
+}
+
+
 class TargetHandler(Protocol):
     """One kind of machine factory. ``handler_id`` is what ``handler = ...`` names."""
 

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from roboconf.targets.base import (
+    AGENT_ENVIRONMENT,
     MachineIdentity,
     TargetDefinition,
     TargetError,
@@ -88,17 +89,6 @@ _AGENT_COMMAND = (
     "export ROBOCONF_AGENT_IP; "
     f"exec python3 -m roboconf agent --config {CONFIG_FILE}"
 )
-#: the agent's environment variables (those of :mod:`roboconf.agent.config`) → its keys
-_ENVIRONMENT = {
-    "ROBOCONF_APPLICATION": "application",
-    "ROBOCONF_SCOPED_PATH": "scoped.path",
-    "ROBOCONF_DOMAIN": "domain",
-    "ROBOCONF_AGENT_DATA_DIR": "data.dir",
-    "ROBOCONF_RECIPES_DIR": "recipes.dir",
-    "ROBOCONF_MESSAGING_TYPE": "messaging.type",
-    "ROBOCONF_RABBITMQ_URL": "rabbitmq.url",
-    "ROBOCONF_HTTP_URL": "http.url",
-}
 
 
 def _words(value: str) -> list[str]:
@@ -244,7 +234,9 @@ class DockerHandler:
         if recipes:
             options["volumes"] = [*options.get("volumes", []), f"{recipes}:{recipes}:ro"]
         environment = {
-            variable: properties[key] for variable, key in _ENVIRONMENT.items() if key in properties
+            variable: properties[key]
+            for variable, key in AGENT_ENVIRONMENT.items()
+            if key in properties
         }
         environment.update(
             {
