@@ -34,7 +34,7 @@ WEBSTACK = ROOT / "examples" / "webstack"
 BALANCER = 8080
 APP_SERVERS = {"/host/app 1", "/host/app 2"}
 #: bounds on waits (a guard, not a timing check)
-PATIENCE = 30.0
+PATIENCE = 60.0
 
 
 def roboconf(*args: str) -> list[str]:

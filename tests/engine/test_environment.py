@@ -87,7 +87,10 @@ def dumping(step: str) -> str:
         f'echo "{step} $ROBOCONF_INSTANCE_PATH" >> "$LOG"\n'
         "n=0\n"
         f'while [ -e "$DUMPS/$ROBOCONF_CLEAN_INSTANCE_PATH.{step}.$n" ]; do n=$((n + 1)); done\n'
-        f'env -0 > "$DUMPS/$ROBOCONF_CLEAN_INSTANCE_PATH.{step}.$n"\n'
+        # written aside, then renamed: a reader never finds a dump half written
+        f'env -0 > "$DUMPS/.$ROBOCONF_CLEAN_INSTANCE_PATH.{step}.$n"\n'
+        f'mv "$DUMPS/.$ROBOCONF_CLEAN_INSTANCE_PATH.{step}.$n"'
+        f' "$DUMPS/$ROBOCONF_CLEAN_INSTANCE_PATH.{step}.$n"\n'
     )
 
 
