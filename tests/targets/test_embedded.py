@@ -137,7 +137,11 @@ def test_the_default_agent_command_starts_and_stops_an_agent_by_its_pid_file(
 ) -> None:
     # a fake python that sleeps: the default commands start it, record its pid and kill it
     fake = tmp_path / "python"
-    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/argv\nexec sleep 600\n')
+    # (its arguments written aside, then renamed: the test never reads them half written)
+    fake.write_text(
+        f'#!/bin/sh\necho "$@" > {tmp_path}/.argv\nmv {tmp_path}/.argv {tmp_path}/argv\n'
+        "exec sleep 600\n"
+    )
     fake.chmod(0o755)
     faked = pool(hosts, tmp_path, embedded_python=str(fake))
     properties = {k: v for k, v in faked.properties.items() if not k.endswith("command")}
