@@ -192,12 +192,16 @@ class DeploymentManager:
         for component, definitions in template_targets(
             template_dir / "graph", template.graph
         ).items():
-            associations.associate(f"@{component}", definitions[0])
+            # a template may ship one definition per handler (docker.target.properties,
+            # in-memory.target.properties): with a default target, the one of its handler (the
+            # template's keys), else the default itself; without one, the first
+            chosen = definitions[0]
+            if default_target is not None:
+                same = [d for d in definitions if d.handler == default_target.handler]
+                chosen = same[0] if same else default_target
+            associations.associate(f"@{component}", chosen)
         if default_target is not None:
             associations.associate(TargetAssociations.DEFAULT, default_target)
-            for key in [k for k in associations.by_key if k.startswith("@")]:
-                if associations.by_key[key].handler != default_target.handler:
-                    associations.associate(key, default_target)
         self._assign_random_ports(application)
         self.applications[name] = application
         self._rules[name] = rules_from_graph(template.graph)
