@@ -23,6 +23,7 @@ from roboconf.cli.messaging_options import (
     MessagingUrl,
     messaging_from_options,
 )
+from roboconf.cli.ports import TARGETS, api_addresses
 from roboconf.messaging.settings import MessagingSettings
 
 DEFAULT_PORT = 8181
@@ -37,14 +38,22 @@ def dm(
         str | None,
         typer.Option(help="A postgresql:// or sqlite:// URL (default: SQLite in --data-dir)."),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on: 127.0.0.1, or the Docker bridge's with --target docker."
+        ),
+    ] = None,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Simulated plug-ins: no recipe is executed.")
     ] = False,
     heartbeat: Annotated[float, typer.Option(help="Heartbeat period of agents (s).")] = 5.0,
     target: Annotated[
-        str, typer.Option(help="Machines of templates with no target: in-memory or local.")
+        str,
+        typer.Option(
+            help="Machines of templates with no target of theirs: in-memory, local or docker."
+        ),
     ] = "in-memory",
     messaging: MessagingKind = "embedded",
     messaging_url: MessagingUrl = None,
@@ -56,11 +65,11 @@ def dm(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if target not in ("in-memory", "local"):
-        typer.echo(f"error: --target must be in-memory or local, not {target!r}", err=True)
+    if target not in TARGETS:
+        typer.echo(f"error: --target must be one of {', '.join(TARGETS)}, not {target!r}", err=True)
         raise typer.Exit(2)
     settings = messaging_from_options(messaging, messaging_url, messaging_config, domain)
-    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    host, reachable = api_addresses(target, host)
     raise typer.Exit(
         asyncio.run(
             serve(

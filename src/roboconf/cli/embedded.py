@@ -53,7 +53,21 @@ LOCAL = TargetDefinition(
     properties={"id": "local", "handler": "local"},
 )
 
-DEFAULT_TARGETS = {"in-memory": IN_MEMORY, "local": LOCAL}
+#: a container per machine on this host's Docker engine, from the offline base image of the
+#: tests (Debian 12 with python3: see examples/lamp/README.md)
+DOCKER = TargetDefinition(
+    id="docker",
+    handler="docker",
+    name="docker",
+    description="a container per machine, on this host's Docker engine",
+    properties={
+        "id": "docker",
+        "handler": "docker",
+        "docker.generate.image.from": "roboconf-base:bookworm",
+    },
+)
+
+DEFAULT_TARGETS = {"in-memory": IN_MEMORY, "local": LOCAL, "docker": DOCKER}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,7 +86,8 @@ class EmbeddedOptions:
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
     #: the DM's API address, which ``local`` agents use when the DM routes (not rabbitmq)
     dm_url: str | None = None
-    #: the target of machines whose template ships none: ``in-memory`` or ``local``
+    #: the target of machines whose template ships none of its handler: ``in-memory``,
+    #: ``local`` or ``docker``
     default_target: str = "in-memory"
 
 

@@ -37,6 +37,9 @@ def _label(record: ManagedInstance) -> str:
     style = STATUS_STYLE[record.status]
     name, component = escape(record.name), escape(record.component)
     text = f"{name} [dim]({component})[/] [{style}]{record.status.value}[/]"
+    address = record.data.get("ip")
+    if record.parent is None and address and record.status is not InstanceStatus.NOT_DEPLOYED:
+        text += f" [dim]at[/] {escape(address)}"
     if record.reason and record.status is not InstanceStatus.DEPLOYED_STARTED:
         text += f" [red]— {escape(record.reason)}[/]"
     return text

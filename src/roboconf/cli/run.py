@@ -1,9 +1,12 @@
 """``roboconf run``: deploy a template for real with an embedded DM, then undeploy it on Ctrl-C.
 
 Everything runs in this process: the DM service, the embedded messaging router, and one agent
-per machine (in-memory target). Recipes run for real (``--simulate`` for simulated plug-ins),
-with this process's environment. While it runs, the DM's API is served (its URL is printed), so
-that the CLI's client commands, ``curl`` or the console can follow and change the application.
+per machine (in-memory target); with ``--target local``, an agent process per machine; with
+``--target docker``, a container per machine, and the DM's API served on the Docker bridge's
+address, which the agents in containers reach. Recipes run for real (``--simulate`` for
+simulated plug-ins), with this process's environment. While it runs, the DM's API is served (its
+URL is printed), so that the CLI's client commands, ``curl`` or the console can follow and change
+the application.
 Nothing is kept once it exits (everything is undeployed): the DM stores in memory.
 """
 
@@ -34,7 +37,7 @@ from roboconf.cli.messaging_options import (
     MessagingUrl,
     messaging_from_options,
 )
-from roboconf.cli.ports import available_port
+from roboconf.cli.ports import TARGETS, api_addresses, available_port
 from roboconf.cli.render import instance_tree, tree_as_json
 from roboconf.dm.application import Application
 from roboconf.dm.manager import DeploymentManager
@@ -75,8 +78,8 @@ def run(
     target: Annotated[
         str,
         typer.Option(
-            help="Where machines come from: in-memory (agents in this process) or local "
-            "(an agent process per machine)."
+            help="Where machines come from: in-memory (agents in this process), local "
+            "(an agent process per machine) or docker (a container per machine)."
         ),
     ] = "in-memory",
     simulate: Annotated[
@@ -97,9 +100,12 @@ def run(
     ] = None,
     heartbeat: Annotated[float, typer.Option(help="Heartbeat period of agents (s).")] = 5.0,
     step_timeout: Annotated[float, typer.Option(help="Timeout of one recipe step (s).")] = 300.0,
-    host: Annotated[str, typer.Option(help="Address of the DM's API (not with --once).")] = (
-        "127.0.0.1"
-    ),
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address of the DM's API: 127.0.0.1, or the Docker bridge's with --target docker."
+        ),
+    ] = None,
     port: Annotated[
         int, typer.Option(help="Port of the DM's API; a free one when it is taken.")
     ] = 8181,
@@ -111,9 +117,10 @@ def run(
     ] = "default",
 ) -> None:
     """Deploy and start an application on this machine; Ctrl-C undeploys it and exits."""
-    if target not in ("in-memory", "local"):
-        typer.echo(f"error: --target must be in-memory or local, not {target!r}", err=True)
+    if target not in TARGETS:
+        typer.echo(f"error: --target must be one of {', '.join(TARGETS)}, not {target!r}", err=True)
         raise typer.Exit(2)
+    host, _ = api_addresses(target, host)
     options = RunOptions(
         template=template,
         target=target,
@@ -154,9 +161,9 @@ async def _run(options: RunOptions) -> int:
             default_target=options.target,
         )
         service = await stack.enter_async_context(embedded_service(embedded))
-        # agents in their own processes reach the DM's router through its API
+        # agents in their own processes or containers reach the DM's router through its API
         routed_over_http = (
-            options.target == "local" and options.messaging.type is not MessagingType.RABBITMQ
+            options.target != "in-memory" and options.messaging.type is not MessagingType.RABBITMQ
         )
         url = None
         if not options.once or routed_over_http:
