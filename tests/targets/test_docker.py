@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import ipaddress
+import shutil
 import socket
 import time
 import uuid
@@ -35,7 +37,20 @@ from roboconf.messaging.messages import Heartbeat
 from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.model import InstanceStatus as S
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
-from roboconf.targets.docker import LABEL_APPLICATION, DockerHandler, container_name, run_options
+from roboconf.targets.docker import (
+    GENERATED_REPOSITORY,
+    LABEL_APPLICATION,
+    LABEL_BASE,
+    LABEL_PACKAGES,
+    LABEL_WHEEL,
+    DockerHandler,
+    additional_packages,
+    agent_dockerfile,
+    container_name,
+    prune_agent_images,
+    run_options,
+)
+from tests.conftest import ROOT
 from tests.docker_env import ensure_base_image, exclusively
 
 pytestmark = pytest.mark.integration
@@ -228,6 +243,16 @@ def identity_of(application: str) -> MachineIdentity:
             "docker run option 'frobnicate' is not supported",
             id="an unsupported run option",
         ),
+        pytest.param(
+            {"docker.image": "x", "docker.additional.packages": "curl"},
+            "docker.additional.packages is installed into generated images only",
+            id="additional packages with a ready-made image",
+        ),
+        pytest.param(
+            {"docker.generate.image.from": "x", "docker.additional.packages": "curl, Bad_Name"},
+            "docker.additional.packages = 'curl, Bad_Name': 'Bad_Name' is not a Debian package",
+            id="an additional package that is no Debian name",
+        ),
     ],
 )
 def test_errors_say_what_to_do(
@@ -268,6 +293,128 @@ def test_run_options_map_to_the_sdk() -> None:
         "ports": {"80/tcp": 8080, "53/udp": None},
         "extra_hosts": {"db": "10.0.0.2"},
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "packages"),
+    [
+        pytest.param("curl", ("curl",), id="one package"),
+        pytest.param(" vim, curl  git,,", ("curl", "git", "vim"), id="spaces and commas, sorted"),
+        pytest.param("curl curl", ("curl",), id="a package named twice is installed once"),
+        pytest.param("libc6 g++ python3.11-venv", ("g++", "libc6", "python3.11-venv"), id="+.-"),
+        pytest.param("", (), id="none"),
+    ],
+)
+def test_additional_packages_are_read_once_each_in_order(
+    value: str, packages: tuple[str, ...]
+) -> None:
+    assert additional_packages(value) == packages
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("Curl", id="upper case"),
+        pytest.param("curl;reboot", id="a shell separator"),
+        pytest.param("$(reboot)", id="a substitution"),
+        pytest.param("-y", id="an option"),
+        pytest.param("c", id="one character"),
+        pytest.param("curl=7.88", id="a version"),
+    ],
+)
+def test_what_is_no_debian_package_name_is_refused_naming_the_key(value: str) -> None:
+    with pytest.raises(TargetError, match=r"^docker\.additional\.packages = .* Debian package"):
+        additional_packages(f"curl {value}")
+
+
+def test_the_dockerfile_installs_the_packages_then_the_venv() -> None:
+    text = agent_dockerfile("debian:bookworm", ("curl", "git"))
+    install = (
+        "apt-get update \\\n && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+        "--no-install-recommends $packages \\\n && rm -rf /var/lib/apt/lists/*"
+    )
+    assert text.startswith("FROM debian:bookworm\nRUN packages='curl git';")
+    assert text.count("apt-get install") == 1 and install in text
+    # python3 and venv too, when the base has none
+    assert "command -v python3 && python3 -c 'import venv, ensurepip'" in text
+    assert 'packages="python3 python3-venv $packages"' in text
+    assert text.index(install) < text.index("python3 -m venv /opt/roboconf")
+    assert "RUN packages='';" in agent_dockerfile("debian:bookworm", ())
+
+
+@contextlib.contextmanager
+def tiny_images(engine: Any, base_image: str, *labels: dict[str, str]) -> Iterator[list[str]]:
+    """``roboconf-agent:test-…`` images with these labels (a ``LABEL`` on the base image: built
+    in a moment), removed afterwards when still there."""
+    tags = []
+    try:
+        for index, image_labels in enumerate(labels):
+            tag = f"{GENERATED_REPOSITORY}:test-{uuid.uuid4().hex[:8]}-{index}"
+            unique = {**image_labels, LABEL_WHEEL: tag}  # else the same image under two tags
+            line = " ".join(f'{key}="{value}"' for key, value in unique.items())
+            dockerfile = f"FROM {base_image}\nLABEL {line}\n".encode()
+            engine.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, pull=False)
+            tags.append(tag)
+        yield tags
+    finally:
+        for tag in tags:
+            with contextlib.suppress(Exception):
+                engine.images.remove(tag)
+
+
+def tagged(engine: Any) -> set[str]:
+    return {tag for image in engine.images.list(name=GENERATED_REPOSITORY) for tag in image.tags}
+
+
+def test_older_agent_images_are_removed_once_no_container_uses_them(
+    engine: Any, base_image: str
+) -> None:
+    base = f"sha256:test-{uuid.uuid4().hex}"  # no real image's: only these images match
+    same = {LABEL_BASE: base, LABEL_PACKAGES: "curl"}
+    other_packages = {LABEL_BASE: base, LABEL_PACKAGES: "git"}
+    with tiny_images(engine, base_image, same, same, same, other_packages) as tags:
+        used, unused, new, other = tags
+        container = engine.containers.create(used, command=["true"])
+        try:
+            assert prune_agent_images(engine, new, same) == [unused]
+            assert {used, new, other} <= tagged(engine) and unused not in tagged(engine)
+        finally:
+            container.remove(force=True)
+        assert prune_agent_images(engine, new, same) == [used]
+        assert {new, other} <= tagged(engine) and used not in tagged(engine)
+        assert prune_agent_images(engine, new, same) == []
+        # what fails is said, not raised: the new image is there
+        assert prune_agent_images(engine, f"{GENERATED_REPOSITORY}:test-none", same) == []
+
+
+def project_copy(folder: Path) -> Path:
+    """The project's sources as they are now: edits made while a test runs change no wheel."""
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, folder / name)
+    shutil.copytree(ROOT / "src", folder / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def test_a_generated_image_has_the_additional_packages(
+    engine: Any, base_image: str, agent_image: str, tmp_path: Path
+) -> None:
+    base_id = engine.images.get(base_image).id
+    handler = DockerHandler(project_root=project_copy(tmp_path))
+    with tiny_images(engine, base_image, {LABEL_BASE: base_id, LABEL_PACKAGES: "curl"}) as tags:
+        (older,) = tags
+        started = time.monotonic()
+        with exclusively():
+            tag = handler.generate_image(engine, base_image, ["curl"])
+        print(f"agent image {tag} with curl: {time.monotonic() - started:.1f} s")
+        assert tag != agent_image
+        assert older not in tagged(engine)  # built from the same base with the same packages
+    image = engine.images.get(tag)
+    assert image.labels[LABEL_BASE] == base_id and image.labels[LABEL_PACKAGES] == "curl"
+    output = engine.containers.run(tag, ["curl", "--version"], remove=True)
+    assert output.decode().startswith("curl ")
+    assert engine.images.get(agent_image)  # the image without packages is another one, kept
+    with exclusively():
+        assert handler.generate_image(engine, base_image, ["curl", "curl"]) == tag  # reused
 
 
 def tiny_template(folder: Path, base_image: str) -> Path:

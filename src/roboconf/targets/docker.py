@@ -12,12 +12,19 @@ Keys:
 - ``docker.endpoint``: the engine's address (``unix:///var/run/docker.sock`` by default,
   ``tcp://host:2375``...);
 - ``docker.image``: an image with python3 and roboconf installed (``python3 -m roboconf agent``);
-- ``docker.generate.image.from``: instead, a base image with python3 (the same version as the
-  DM's: the wheels are the DM's host's); the handler builds the agent image from it by installing
-  this project's wheel and its dependencies into ``/opt/roboconf`` (a venv); the wheels are built
-  on the DM's host (``pip wheel``, with its pip configuration), so the build needs no network.
-  The image is tagged ``roboconf-agent:<hash>``, the hash of the wheel's content and of the base
-  image: it is built once and reused while neither changes;
+- ``docker.generate.image.from``: instead, a Debian-based image (the same python3 version as the
+  DM's if it has one: the wheels are the DM's host's); the handler builds the agent image from it
+  by installing this project's wheel and its dependencies into ``/opt/roboconf`` (a venv); the
+  wheels are built on the DM's host (``pip wheel``, with its pip configuration), so the build
+  needs no package index. A base without python3 and venv (plain ``debian:bookworm``) gets
+  ``python3 python3-venv`` from ``apt-get`` (the build then needs the Debian mirror). The image is
+  tagged ``roboconf-agent:<hash>``, the hash of the wheel's content, of the base image and of the
+  packages below: it is built once and reused while none changes. It is labelled
+  ``roboconf.base`` (the base image's id) and ``roboconf.packages``; the other ``roboconf-agent``
+  images with the same labels (built from an older wheel) are removed once no container uses
+  them;
+- ``docker.additional.packages``: with ``docker.generate.image.from`` only, Debian packages
+  (space- or comma-separated) installed into the agent image with ``apt-get`` before roboconf;
 - ``docker.option.run.*``: options of ``docker run`` (see :data:`RUN_OPTIONS`: ``network``,
   ``volume``/``volumes`` (``/host:/container[:ro]``, comma-separated), ``hostname``, ``user``,
   ``memory``, ``cpus``, ``privileged``, ``cap-add``, ``cap-drop``, ``dns``, ``add-host``,
@@ -47,7 +54,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +76,10 @@ DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 LABEL_APPLICATION = "roboconf.application"
 LABEL_SCOPED_PATH = "roboconf.scoped-path"
 LABEL_WHEEL = "roboconf.wheel"
+#: the id of the image an agent image was generated from, and its additional packages
+LABEL_BASE = "roboconf.base"
+LABEL_PACKAGES = "roboconf.packages"
+PACKAGES_KEY = "docker.additional.packages"
 GENERATED_REPOSITORY = "roboconf-agent"
 CONFIG_DIR = "/etc/roboconf"
 CONFIG_FILE = f"{CONFIG_DIR}/agent.properties"
@@ -83,6 +94,8 @@ WHEEL_TIMEOUT_S = 900
 _RUN_PREFIX = "docker.option.run."
 _ENV_PREFIX = "docker.option.env."
 _AGENT_PREFIX = "docker.agent."
+#: a Debian package's name (Debian policy 5.6.1)
+_PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _PROJECT_ROOT = Path(__file__).resolve().parents[3]
 _AGENT_COMMAND = (
     'ROBOCONF_AGENT_IP="${ROBOCONF_AGENT_IP:-$(hostname -i 2>/dev/null | cut -d" " -f1)}"; '
@@ -179,6 +192,20 @@ def container_name(identity: MachineIdentity) -> str:
     return f"roboconf-{readable.strip('-.')[:80]}-{digest}"
 
 
+def additional_packages(value: str) -> tuple[str, ...]:
+    """The packages of ``docker.additional.packages`` (space- or comma-separated), sorted and once
+    each (the same list in another order is the same image); refuses what is no Debian name."""
+    names = [name for name in re.split(r"[\s,]+", value) if name]
+    wrong = [name for name in names if not _PACKAGE_NAME.fullmatch(name)]
+    if wrong:
+        raise TargetError(
+            f"{PACKAGES_KEY} = {value!r}: {', '.join(map(repr, wrong))} is not a Debian package "
+            "name (lower-case letters, digits, '+', '-' and '.', two characters at least; "
+            "names separated by spaces or commas)"
+        )
+    return tuple(sorted(set(names)))
+
+
 def run_options(target: TargetDefinition) -> dict[str, Any]:
     """The keywords of ``containers.run`` from ``docker.option.run.*``; refuses unknown ones."""
     options: dict[str, Any] = {}
@@ -219,7 +246,8 @@ class DockerHandler:
         self._python = python
         self._project_root = project_root
         self._clients: dict[str, Any] = {}
-        self._generated: dict[tuple[str, str], str] = {}
+        #: (endpoint, base image, packages) → the agent image generated in this process
+        self._generated: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self._build_lock = asyncio.Lock()
 
     # -- the protocol
@@ -390,67 +418,70 @@ class DockerHandler:
     async def _image(self, target: TargetDefinition, client: Any) -> str:
         image = (target.get("docker.image") or "").strip()
         base = (target.get("docker.generate.image.from") or "").strip()
+        packages = additional_packages(target.get(PACKAGES_KEY) or "")
         if image and base:
             raise TargetError(
                 f"target {target.id}: set docker.image or docker.generate.image.from, not both"
+            )
+        if image and packages:
+            raise TargetError(
+                f"target {target.id}: {PACKAGES_KEY} is installed into generated images only: "
+                f"set docker.generate.image.from instead of docker.image, or install the "
+                f"packages into {image!r}"
             )
         if image:
             return image
         if not base:
             raise TargetError(
                 f"target {target.id}: set docker.image (an image with python3 and roboconf) "
-                "or docker.generate.image.from (a base image with python3)"
+                "or docker.generate.image.from (a Debian-based image)"
             )
         endpoint = (target.get("docker.endpoint") or "").strip() or DEFAULT_ENDPOINT
+        key = (endpoint, base, packages)
         async with self._build_lock:
-            if (endpoint, base) not in self._generated:
-                self._generated[endpoint, base] = await asyncio.to_thread(
-                    self.generate_image, client, base
+            tag = self._generated.get(key)
+            # another DM on this engine may have pruned it since
+            if tag is None or not await asyncio.to_thread(_has_image, client, tag):
+                tag = self._generated[key] = await asyncio.to_thread(
+                    self.generate_image, client, base, packages
                 )
-        return self._generated[endpoint, base]
+        return tag
 
-    def generate_image(self, client: Any, base: str) -> str:
-        """The agent image built from ``base`` (reused when already built); its tag."""
+    def generate_image(self, client: Any, base: str, packages: Iterable[str] = ()) -> str:
+        """The agent image built from ``base`` with ``packages`` (reused when already built);
+        its tag. The older ones of the same base and packages that no container uses are
+        removed."""
         errors = _errors()
+        packages = additional_packages(" ".join(packages))
         try:
             base_id = str(client.images.get(base).id)
         except errors.ImageNotFound:
             raise TargetError(
                 f"base image {base!r} (docker.generate.image.from) is not on the Docker engine: "
-                "pull, load or import an image with python3 under that name"
+                "pull, load or import a Debian-based image under that name"
             ) from None
+        dockerfile = agent_dockerfile(base, packages)
+        labels = {LABEL_BASE: base_id, LABEL_PACKAGES: " ".join(packages)}
         with tempfile.TemporaryDirectory(prefix="roboconf-image-") as folder:
             context = Path(folder)
             wheel = self._project_wheel(context / "project")
-            digest = hashlib.sha256(f"{_wheel_digest(wheel)}\0{base_id}".encode()).hexdigest()
+            digest = hashlib.sha256(
+                f"{_wheel_digest(wheel)}\0{base_id}\0{labels[LABEL_PACKAGES]}\0{dockerfile}".encode()
+            ).hexdigest()
             tag = f"{GENERATED_REPOSITORY}:{digest[:16]}"
-            try:
-                client.images.get(tag)
+            if _has_image(client, tag):
                 log.info("agent image %s (from %s) already built", tag, base)
-                return tag
-            except errors.ImageNotFound:
-                pass
-            started = time.monotonic()
-            self._wheels(wheel, context / "wheels")
-            (context / "Dockerfile").write_text(_dockerfile(base, digest), encoding="utf-8")
-            try:
-                client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, pull=False)
-            except errors.BuildError as error:
-                output = "".join(str(line.get("stream", "")) for line in error.build_log)
-                raise TargetError(
-                    f"cannot build the agent image from {base!r}: {error.msg}; the base image "
-                    f"needs python3 {sys.version_info.major}.{sys.version_info.minor} with venv "
-                    f"(the DM's, whose wheels are installed). Build output ends:\n"
-                    f"{output[-1500:]}"
-                ) from None
-            except errors.APIError as error:
-                raise TargetError(
-                    f"cannot build the agent image from {base!r}: {_explanation(error)}"
-                ) from None
-            log.info(
-                "agent image %s built from %s in %.0f s", tag, base, time.monotonic() - started
-            )
-            return tag
+            else:
+                started = time.monotonic()
+                self._wheels(wheel, context / "wheels")
+                labelled = dockerfile + _label_line({LABEL_WHEEL: digest, **labels})
+                (context / "Dockerfile").write_text(labelled, encoding="utf-8")
+                build_image(client, context, tag, base)
+                log.info(
+                    "agent image %s built from %s in %.0f s", tag, base, time.monotonic() - started
+                )
+        prune_agent_images(client, tag, labels)
+        return tag
 
     def _project_wheel(self, folder: Path) -> Path:
         if not (self._project_root / "pyproject.toml").is_file():
@@ -489,6 +520,66 @@ class DockerHandler:
             )
 
 
+def build_image(client: Any, context: Path, tag: str, base: str) -> None:
+    """``docker build`` of the folder ``context`` (its ``Dockerfile``) as ``tag``."""
+    errors = _errors()
+    try:
+        client.images.build(path=str(context), tag=tag, rm=True, forcerm=True, pull=False)
+    except errors.BuildError as error:
+        output = "".join(str(line.get("stream", "")) for line in error.build_log)
+        raise TargetError(
+            f"cannot build the agent image from {base!r}: {error.msg}; the base image needs "
+            f"python3 {sys.version_info.major}.{sys.version_info.minor} with venv (the DM's, "
+            f"whose wheels are installed) or apt-get and a Debian mirror to install them, and "
+            f"the packages of {PACKAGES_KEY} must be in its Debian release. Build output ends:\n"
+            f"{output[-1500:]}"
+        ) from None
+    except errors.APIError as error:
+        raise TargetError(
+            f"cannot build the agent image from {base!r}: {_explanation(error)}"
+        ) from None
+
+
+def prune_agent_images(client: Any, keep: str, labels: Mapping[str, str]) -> list[str]:
+    """Remove the ``roboconf-agent`` images other than ``keep`` with these ``labels`` (the same
+    base image and packages: built from older wheels) that no container uses; the tags removed.
+    A removal that fails is logged, never raised: the new image is there."""
+    errors = _errors()
+    removed: list[str] = []
+    try:
+        kept = client.images.get(keep).id
+        base = labels.get(LABEL_BASE, "")
+        filters = {"label": f"{LABEL_BASE}={base}"} if base else {}
+        images = client.images.list(name=GENERATED_REPOSITORY, filters=filters)
+    except errors.DockerException as error:
+        log.warning("cannot list the older agent images: %s", _explanation(error))
+        return removed
+    for image in images:
+        found = image.labels or {}
+        if image.id == kept or any(found.get(k) != v for k, v in labels.items()):
+            continue
+        tags = [tag for tag in image.tags if tag.startswith(f"{GENERATED_REPOSITORY}:")]
+        try:
+            if client.containers.list(all=True, filters={"ancestor": image.id}):
+                log.info("agent image %s is used by a container: kept", ", ".join(tags))
+                continue
+            for tag in tags:
+                client.images.remove(tag)
+                removed.append(tag)
+                log.info("older agent image %s removed (superseded by %s)", tag, keep)
+        except errors.DockerException as error:
+            log.warning("cannot remove agent image %s: %s", ", ".join(tags), _explanation(error))
+    return removed
+
+
+def _has_image(client: Any, name: str) -> bool:
+    try:
+        client.images.get(name)
+    except _errors().ImageNotFound:
+        return False
+    return True
+
+
 def _errors() -> Any:
     import docker.errors  # type: ignore[import-untyped]
 
@@ -515,17 +606,28 @@ def _wheel_digest(wheel: Path) -> str:
     return digest.hexdigest()
 
 
-def _dockerfile(base: str, digest: str) -> str:
+def agent_dockerfile(base: str, packages: Sequence[str]) -> str:
+    """The agent image's recipe (its labels apart): ``packages`` and, when the base has none,
+    python3 with venv installed by ``apt-get``; then roboconf's wheels into a venv."""
     return (
         f"FROM {base}\n"
+        f"RUN packages='{' '.join(packages)}'; \\\n"
+        " if ! { command -v python3 && python3 -c 'import venv, ensurepip'; } >/dev/null 2>&1;"
+        ' then packages="python3 python3-venv $packages"; fi; \\\n'
+        ' if [ -n "$packages" ]; then apt-get update \\\n'
+        " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $packages"
+        " \\\n && rm -rf /var/lib/apt/lists/*; fi\n"
         "COPY wheels /tmp/roboconf-wheels\n"
         "RUN python3 -m venv /opt/roboconf \\\n"
         " && /opt/roboconf/bin/pip install --no-cache-dir --no-index"
         " --find-links /tmp/roboconf-wheels roboconf \\\n"
         " && rm -rf /tmp/roboconf-wheels\n"
         "ENV PATH=/opt/roboconf/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-        f'LABEL {LABEL_WHEEL}="{digest}"\n'
     )
+
+
+def _label_line(labels: Mapping[str, str]) -> str:
+    return "LABEL " + " ".join(f'{key}="{value}"' for key, value in labels.items()) + "\n"
 
 
 def _config_archive(content: bytes) -> bytes:
