@@ -19,6 +19,7 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,17 +202,22 @@ async def _create(service: DmService, options: RunOptions, console: Console) -> 
 async def _once(
     service: DmService, application: Application, options: RunOptions, console: Console
 ) -> int:
+    """Deploy and start all, then undeploy all; Ctrl-C (or SIGTERM) while starting goes on to
+    the undeploy phase at once, so that nothing is left behind."""
     dm = service.dm
     started_at = time.monotonic()
-    await service.bulk(application.name, "deploy-and-start-all", None, None)
-    started = await _wait(dm, application, STARTED, options.timeout_s, console, "starting")
-    start_s = time.monotonic() - started_at
-    await service.bulk(application.name, "undeploy-all", None, None)
-    undeployed = await _wait(
-        dm, application, NOT_DEPLOYED, options.timeout_s, console, "undeploying"
-    )
+    with _interruptible() as interrupted:
+        await service.bulk(application.name, "deploy-and-start-all", None, None)
+        started = await _wait(
+            dm, application, STARTED, options.timeout_s, console, "starting", interrupted
+        )
+        start_s = time.monotonic() - started_at
+        await service.bulk(application.name, "undeploy-all", None, None)
+        undeployed = await _wait(
+            dm, application, NOT_DEPLOYED, options.timeout_s, console, "undeploying"
+        )
     total_s = time.monotonic() - started_at
-    ok = started and undeployed
+    ok = started and undeployed and not interrupted.is_set()
     if options.as_json:
         result = {
             "application": application.name,
@@ -225,11 +231,27 @@ async def _once(
     else:
         console.print(instance_tree(application))
         verdict = "[green]ok[/]" if ok else "[red]failed[/]"
+        if interrupted.is_set():
+            verdict = "[red]interrupted[/]"
         console.print(
             f"{verdict}: all started: {started} ({start_s:.2f} s), "
             f"all undeployed: {undeployed} (total {total_s:.2f} s)"
         )
     return 0 if ok else 1
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[asyncio.Event]:
+    """An event set by SIGINT and SIGTERM while in the block (instead of interrupting it)."""
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupted.set)
+    try:
+        yield interrupted
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 async def _wait(
@@ -239,16 +261,28 @@ async def _wait(
     timeout_s: float,
     console: Console,
     what: str,
+    interrupted: asyncio.Event | None = None,
 ) -> bool:
-    """Wait until every instance has ``status``; give up early on a PROBLEM while starting."""
+    """Wait until every instance has ``status``; give up early on a PROBLEM while starting,
+    or when ``interrupted`` is set."""
 
     def reached(app: Application) -> bool:
+        if interrupted is not None and interrupted.is_set():
+            return True
         if status is STARTED and any(app.count(s) for s in STUCK):
             return True
         return app.all_in(status)
 
     with console.status(f"{what} {application.name}...", spinner="dots"):
-        await dm.wait_until(application.name, reached, timeout_s)
+        waiting = asyncio.create_task(dm.wait_until(application.name, reached, timeout_s))
+        if interrupted is None:
+            await waiting
+        else:
+            signalled = asyncio.create_task(interrupted.wait())
+            await asyncio.wait((waiting, signalled), return_when=asyncio.FIRST_COMPLETED)
+            for task in (waiting, signalled):
+                task.cancel()
+            await asyncio.gather(waiting, signalled, return_exceptions=True)
     return application.all_in(status)
 
 
@@ -261,13 +295,10 @@ async def _until_interrupted(
 ) -> int:
     """Show the live tree until SIGINT/SIGTERM, then undeploy; redraws 4 times a second, from
     this event loop (the tree is not read from another thread while the DM changes it)."""
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     dm = service.dm
     phase = f"DM API at {url}/api/v1 · Ctrl-C undeploys and exits"
-    try:
+    with _interruptible() as stop:
         await service.bulk(application.name, "deploy-and-start-all", None, None)
         with Live(
             get_renderable=lambda: _screen(application, phase),
@@ -287,9 +318,6 @@ async def _until_interrupted(
                 await dm.wait_until(application.name, _all_undeployed, REDRAW_S)
             phase = "done"
             live.refresh()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
     return 0 if application.all_in(NOT_DEPLOYED) else 1
 
 
