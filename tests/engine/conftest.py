@@ -279,6 +279,7 @@ async def running(
     held: tuple[str, ...] = (),
     environment: Mapping[str, str] | None = None,
     others: Mapping[str, Path] | None = None,
+    addresses: Mapping[str, Callable[[], Awaitable[str | None]]] | None = None,
 ) -> AsyncIterator[Engine]:
     """The platform of ``template``, its application created (nothing deployed), and one more
     application per template of ``others`` (name → folder) on the same DM. Leaving it
@@ -308,6 +309,7 @@ async def running(
             simulate=simulate or not definition.flag("in-memory.execute-real-recipes"),
             environment=env,
             limits=StepLimits(timeout_s=step_timeout_s, kill_grace_s=1.0),
+            address=(addresses or {}).get(path),
         )
         link = engine.links[path] = Link(router)
         agent = Agent(

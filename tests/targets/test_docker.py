@@ -519,6 +519,7 @@ def test_the_dm_deploys_a_template_on_the_docker_target(
             ip = container.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
             written = container.exec_run(["cat", "/tmp/roboconf-marker"]).output.decode()
             assert written == f"deployed on {ip}\n"  # the recipe ran in the container
+            assert container.attrs["HostConfig"]["Init"] is True  # PID 1 reaps orphans
 
             await service.bulk(name, "undeploy-all", None, None)
             await until(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -45,6 +45,7 @@ from roboconf.lifecycle import (
     WithdrawExports,
     handle,
     model_events,
+    readdress,
     restore,
     rules_from_graph,
 )
@@ -106,6 +107,10 @@ class AgentSettings:
     #: remember the instances' statuses on disk, to report them after a restart of the agent
     #: (agents in processes of their own; an agent of the DM's process dies with the DM)
     keep_state: bool = False
+    #: reads the machine's address again before each heartbeat, when it may change (a
+    #: container reconnected to its network gets another one); None when unknown. None: ``ip``
+    #: never changes
+    address: Callable[[], Awaitable[str | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,14 @@ class _CheckDue:
     """Time to run the health checks (handled in the inbox, between events)."""
 
 
-_Inbox = Message | Event | _CheckDue
+@dataclass(frozen=True, slots=True)
+class _AddressChanged:
+    """The machine has another address (handled in the inbox, between events)."""
+
+    ip: str
+
+
+_Inbox = Message | Event | _CheckDue | _AddressChanged
 
 
 class Agent:
@@ -157,6 +169,8 @@ class Agent:
         self._group: asyncio.TaskGroup | None = None
         self._transport = transport
         self._remembered: dict[str, InstanceStatus] = {}
+        #: the machine's address: what ``ip`` exports hold and heartbeats tell
+        self.ip = settings.ip
 
     # -- running ----------------------------------------------------------------------------
 
@@ -174,10 +188,14 @@ class Agent:
 
     async def _heartbeats(self) -> None:
         while True:
+            if self.settings.address is not None:
+                address = await self.settings.address()
+                if address and address != self.ip:
+                    self._inbox.put_nowait(_AddressChanged(address))
             heartbeat = Heartbeat(
                 application=self.application,
                 scoped_path=self.scoped_path,
-                ip=self.settings.ip,
+                ip=self.ip,
                 model_required=self.state is None,
             )
             await self.client.send_to_dm(heartbeat)
@@ -209,6 +227,8 @@ class Agent:
     async def _dispatch(self, item: _Inbox) -> None:
         if isinstance(item, _CheckDue):
             await self._run_health_checks()
+        elif isinstance(item, _AddressChanged):
+            await self._readdress(item.ip)
         elif isinstance(item, SetScopedInstance):
             await self._receive_model(item)
         elif self.state is None:
@@ -353,7 +373,7 @@ class Agent:
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
         env = {
             **self.settings.environment,
-            "IP_ADDRESS": self.settings.ip,
+            "IP_ADDRESS": self.ip,
             "APPLICATION_NAME": self.application,
             "SCOPED_INSTANCE_PATH": self.scoped_path,
             "DOMAIN": self.settings.domain,
@@ -438,7 +458,7 @@ class Agent:
 
     def _exports_of(self, path: str, instance: Instance) -> dict[str, str | None]:
         assert self.graph is not None
-        return instance_exports(self.graph, instance, path, ip=self.settings.ip)
+        return instance_exports(self.graph, instance, path, ip=self.ip)
 
     # -- events and effects -----------------------------------------------------------------
 
@@ -624,6 +644,21 @@ class Agent:
         if parent == self.scoped_path:
             result[self.machine.component] = self._exports_of(self.scoped_path, self.machine)
         return result
+
+    async def _readdress(self, ip: str) -> None:
+        """Peers must reach the machine at its new address: the ``ip`` exports change, and
+        those of the machine and of its started instances are published again."""
+        if ip == self.ip:
+            return
+        old, self.ip = self.ip, ip
+        log.warning("%s: the machine's address changed from %s to %s", self.scoped_path, old, ip)
+        if self.state is None:
+            return
+        changed = readdress(self.state, old, ip)
+        await self._publish_machine()
+        for path in changed:
+            if self.state.instances[path].status is STARTED:
+                await self._publish(path)
 
     # -- publishing and reporting -----------------------------------------------------------
 

@@ -5,7 +5,8 @@ as options of ``roboconf agent``; options win over the environment, which wins o
 Keys (Roboconf's agent spelling accepted where it had one):
 
 - ``application`` (``application-name``), ``scoped.path`` (``scoped-instance-path``),
-  ``domain``, ``ip`` (``ip-address-of-the-agent``);
+  ``domain``, ``ip`` (``ip-address-of-the-agent``; ``auto``: read from the route to the
+  messaging server, again before each heartbeat);
 - ``data.dir``: the agent's work folder; ``recipes.dir``: the template's ``graph/`` folder
   when the agent shares the DM's file system;
 - ``heartbeat.period`` and ``check.period`` (seconds), ``step.timeout`` (seconds);

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -103,9 +104,11 @@ async def _serve(config: AgentConfig) -> int:
 
 
 async def _work(config: AgentConfig) -> None:
+    from roboconf.agent.address import read_route_address
     from roboconf.agent.agent import Agent, AgentSettings
     from roboconf.messaging.connect import agent_transport
     from roboconf.plugins.base import StepLimits
+    from roboconf.targets.base import AUTO_ADDRESS
 
     name = f"agent {config.application} {config.scoped_path}"
     while True:
@@ -117,10 +120,16 @@ async def _work(config: AgentConfig) -> None:
         except MessagingError as error:
             log.warning("%s: %s; trying again", name, error)
     log.info("%s: connected through %s", name, config.messaging.describe())
+    ip, address = config.ip, None
+    if ip == AUTO_ADDRESS:  # the address on the route to the messaging server, read again each beat
+        address = functools.partial(read_route_address, config.messaging.url)
+        ip = await address() or "127.0.0.1"
+        log.info("%s: its address is %s (on the route to %s)", name, ip, config.messaging.url)
     settings = AgentSettings(
         data_dir=config.data_dir,
         recipes_root=config.recipes_dir,
-        ip=config.ip,
+        ip=ip,
+        address=address,
         domain=config.messaging.domain,
         heartbeat_period_s=config.heartbeat_period_s,
         check_period_s=config.check_period_s,

@@ -680,6 +680,13 @@ class DeploymentManager:
             await self.client.send_to_agent(
                 application.name, record.path, self._model_message(application, record.path)
             )
+        if machine.up and heartbeat.ip and record.data.get("ip") != heartbeat.ip:
+            # the machine is reached at another address now (a container reconnected)
+            log.info("%s: its address is now %s", record.path, heartbeat.ip)
+            record.data["ip"] = heartbeat.ip
+            self._announce(application, record)
+            async with self._changed:
+                self._changed.notify_all()
         if not machine.up:
             machine.up = True
             if heartbeat.ip:

@@ -41,6 +41,7 @@ from roboconf.lifecycle.state import (
     InstanceState,
     Step,
     Transition,
+    readdress,
 )
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "explain",
     "handle",
     "model_events",
+    "readdress",
     "restore",
     "rules_from_graph",
     "settle",

@@ -188,6 +188,25 @@ def new_record(
     )
 
 
+def readdress(state: AgentState, old: str, new: str) -> list[str]:
+    """The machine's address changed from ``old`` to ``new`` (a container reconnected to its
+    network with another one): every exported ``ip`` variable that held ``old`` now holds
+    ``new``. The paths whose exports changed, to publish again."""
+    changed = []
+    for path, record in list(state.instances.items()):
+        exports = {
+            prefix: {
+                name: new if value == old and name.rpartition(".")[2] == "ip" else value
+                for name, value in values.items()
+            }
+            for prefix, values in record.exports.items()
+        }
+        if exports != record.exports:
+            state.instances[path] = replace(record, exports=exports)
+            changed.append(path)
+    return changed
+
+
 def known_imports(state: AgentState, rules: ComponentRules, path: str) -> Imports:
     """The known providers of every prefix ``rules`` imports, never ``path`` itself."""
     result: dict[str, Mapping[str, Values]] = {}

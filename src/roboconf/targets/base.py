@@ -97,6 +97,10 @@ def properties_text(values: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the ``ip`` of an agent that reads its address from its route to the DM or the broker, again
+#: before each heartbeat (``roboconf.agent.address``)
+AUTO_ADDRESS = "auto"
+
 #: the environment variables a handler may give an agent (``roboconf agent`` reads them) → the
 #: configuration keys they set
 AGENT_ENVIRONMENT: Mapping[str, str] = {

@@ -5,7 +5,8 @@ and labelled ``roboconf.application`` / ``roboconf.scoped-path``; the machine id
 id and its public IP the container's address on its network. The agent learns its identity from
 ``ROBOCONF_*`` environment variables and from ``/etc/roboconf/agent.properties``, copied into the
 container before it starts (every key: identity, messaging, what the composition root adds such
-as ``recipes.dir``, and ``docker.agent.*``); its IP is the container's (``hostname -i``).
+as ``recipes.dir``, and ``docker.agent.*``); its IP is the container's on its route to the DM
+or the broker (``ip = auto``), read again at each heartbeat.
 
 Keys:
 
@@ -29,6 +30,8 @@ Keys:
   ``volume``/``volumes`` (``/host:/container[:ro]``, comma-separated), ``hostname``, ``user``,
   ``memory``, ``cpus``, ``privileged``, ``cap-add``, ``cap-drop``, ``dns``, ``add-host``,
   ``publish``, ``restart``, ``workdir``, ``shm-size``...); others are refused with the list;
+  ``init`` is on unless set: PID 1 then reaps the daemons recipes start detached, which would
+  otherwise stay zombies that look alive to the recipes' checks;
 - ``docker.option.env.NAME``: environment variable ``NAME`` of the container;
 - ``docker.agent.*``: agent configuration keys (``docker.agent.heartbeat.period = 2``).
 
@@ -60,6 +63,7 @@ from typing import Any
 
 from roboconf.targets.base import (
     AGENT_ENVIRONMENT,
+    AUTO_ADDRESS,
     MachineIdentity,
     TargetDefinition,
     TargetError,
@@ -97,11 +101,7 @@ _AGENT_PREFIX = "docker.agent."
 #: a Debian package's name (Debian policy 5.6.1)
 _PACKAGE_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 _PROJECT_ROOT = Path(__file__).resolve().parents[3]
-_AGENT_COMMAND = (
-    'ROBOCONF_AGENT_IP="${ROBOCONF_AGENT_IP:-$(hostname -i 2>/dev/null | cut -d" " -f1)}"; '
-    "export ROBOCONF_AGENT_IP; "
-    f"exec python3 -m roboconf agent --config {CONFIG_FILE}"
-)
+_AGENT_COMMAND = f"exec python3 -m roboconf agent --config {CONFIG_FILE}"
 
 
 def _words(value: str) -> list[str]:
@@ -257,7 +257,9 @@ class DockerHandler:
         image = await self._image(target, client)
         name = container_name(identity)
         properties = self.agent_properties(target, identity)
-        options = run_options(target)
+        # an init process as PID 1 reaps what recipes start detached (a daemon whose parent
+        # exited): without one, a killed daemon stays a zombie that looks alive to its recipes
+        options = {"init": True, **run_options(target)}
         recipes = properties.get("recipes.dir")
         if recipes:
             options["volumes"] = [*options.get("volumes", []), f"{recipes}:{recipes}:ro"]
@@ -364,7 +366,9 @@ class DockerHandler:
         return agent_configuration(
             target,
             identity,
-            {"data.dir": DATA_DIR},
+            # the container's address on the route to the DM or the broker, read again at each
+            # heartbeat: a container reconnected to its network may get another one
+            {"data.dir": DATA_DIR, "ip": AUTO_ADDRESS},
             self._agent_properties(identity),
             prefix=_AGENT_PREFIX,
         )
