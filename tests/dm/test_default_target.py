@@ -2,7 +2,8 @@
 handler, as ``graph/VM/docker.target.properties`` and ``graph/VM/in-memory.target.properties``)
 and the DM has a default target: the template's definition of the default's handler, with the
 template's own keys; the default itself when the template ships none of that handler; the first
-definition when the DM has no default."""
+definition when the DM has no default. A default that does not override (``roboconf run`` with
+no ``--target``) serves only the machine components with no definition."""
 
 from __future__ import annotations
 
@@ -52,13 +53,14 @@ def template(folder: Path, targets: dict[str, str]) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("targets", "default", "chosen", "keys"),
+    ("targets", "default", "chosen", "keys", "overrides"),
     [
         pytest.param(
             BOTH,
             None,
             "tpl-docker",
             {"docker.image": "tpl-image"},
+            True,
             id="without a default target, the first definition in name order",
         ),
         pytest.param(
@@ -66,6 +68,7 @@ def template(folder: Path, targets: dict[str, str]) -> Path:
             None,
             "tpl-in-memory",
             {},
+            True,
             id="without a default target, target.properties before the others",
         ),
         pytest.param(
@@ -73,6 +76,7 @@ def template(folder: Path, targets: dict[str, str]) -> Path:
             DOCKER_DEFAULT,
             "tpl-docker",
             {"docker.image": "tpl-image", "docker.option.run.cap-add": "SYS_PTRACE"},
+            True,
             id="a default docker target takes the template's docker definition and its keys",
         ),
         pytest.param(
@@ -80,6 +84,7 @@ def template(folder: Path, targets: dict[str, str]) -> Path:
             IN_MEMORY_DEFAULT,
             "tpl-in-memory",
             {},
+            True,
             id="a default in-memory target takes the template's in-memory one, though not first",
         ),
         pytest.param(
@@ -87,6 +92,7 @@ def template(folder: Path, targets: dict[str, str]) -> Path:
             LOCAL_DEFAULT,
             "dm-local",
             {},
+            True,
             id="a default target of a handler the template does not ship is taken itself",
         ),
         pytest.param(
@@ -94,6 +100,7 @@ def template(folder: Path, targets: dict[str, str]) -> Path:
             IN_MEMORY_DEFAULT,
             "dm-in-memory",
             {},
+            True,
             id="a lone definition of another handler gives way to the default target",
         ),
         pytest.param(
@@ -101,7 +108,24 @@ def template(folder: Path, targets: dict[str, str]) -> Path:
             DOCKER_DEFAULT,
             "dm-docker",
             {"docker.image": "dm-image"},
+            True,
             id="a template with no definition gets the default target",
+        ),
+        pytest.param(
+            {"target.properties": DOCKER_FILE},
+            IN_MEMORY_DEFAULT,
+            "tpl-docker",
+            {"docker.image": "tpl-image"},
+            False,
+            id="a default that does not override leaves the template's own (roboconf run)",
+        ),
+        pytest.param(
+            {},
+            IN_MEMORY_DEFAULT,
+            "dm-in-memory",
+            {},
+            False,
+            id="a default that does not override serves the machines with no definition",
         ),
     ],
 )
@@ -111,6 +135,7 @@ def test_the_target_of_a_machine_component(
     default: TargetDefinition | None,
     chosen: str,
     keys: dict[str, str],
+    overrides: bool,
 ) -> None:
     folder = template(tmp_path / "template", targets)
     load = load_template(folder)
@@ -118,7 +143,9 @@ def test_the_target_of_a_machine_component(
 
     async def associations() -> dict[str, TargetDefinition]:
         async with DeploymentManager(EmbeddedRouter(), {}) as dm:
-            await dm.create_application("app", load.template, folder, default_target=default)
+            await dm.create_application(
+                "app", load.template, folder, default_target=default, default_overrides=overrides
+            )
             return dict(dm.associations("app"))
 
     found = asyncio.run(asyncio.wait_for(associations(), 30))

@@ -363,7 +363,7 @@ def test_f4_a_disconnected_container_is_dropped_then_back_when_reconnected(lamp:
     )
     spent = time.monotonic() - reconnected
     print(f"reconnected ({member} → {address}), back in the balancer in {spent:.1f} s")
-    assert address in members(lamp)
+    assert f"ajp://{address}" in members(lamp)
     changes = members_history(lamp)[history:]
     assert any(member not in line for line in changes) and address in changes[-1], changes
     machine_ip = next(i for i in lamp.api.list_instances(APP) if i["path"] == machine)

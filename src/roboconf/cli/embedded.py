@@ -86,9 +86,11 @@ class EmbeddedOptions:
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
     #: the DM's API address, which ``local`` agents use when the DM routes (not rabbitmq)
     dm_url: str | None = None
-    #: the target of machines whose template ships none of its handler: ``in-memory``,
-    #: ``local`` or ``docker``
+    #: the target of machines whose template ships none (of its handler, when it overrides):
+    #: ``in-memory``, ``local`` or ``docker``
     default_target: str = "in-memory"
+    #: the default target replaces the template's targets of other handlers (``--target``)
+    default_target_overrides: bool = True
 
 
 def agent_messaging(options: EmbeddedOptions) -> dict[str, str]:
@@ -147,6 +149,7 @@ async def embedded_service(options: EmbeddedOptions) -> AsyncIterator[DmService]
             messaging=agent_messaging(options),
         ),
         default_target=DEFAULT_TARGETS[options.default_target],
+        default_target_overrides=options.default_target_overrides,
         flush_s=options.flush_s,
     )
     local = LocalHandler(options.data_dir / "machines", local_agent)

@@ -62,6 +62,10 @@ REDRAW_S = 0.25
 class RunOptions:
     template: Path
     target: str
+    #: the user chose the target of every machine (--target), over the template's own
+    target_given: bool
+    #: agents run in processes or containers of their own (not in this process)
+    remote_agents: bool
     simulate: bool
     once: bool
     as_json: bool
@@ -77,12 +81,13 @@ class RunOptions:
 def run(
     template: Annotated[Path, typer.Argument(help="The application template (folder or zip).")],
     target: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Where machines come from: in-memory (agents in this process), local "
-            "(an agent process per machine) or docker (a container per machine)."
+            help="Where every machine comes from: in-memory (agents in this process), local "
+            "(an agent process per machine) or docker (a container per machine). Default: "
+            "the template's own targets, in-memory for machines with none."
         ),
-    ] = "in-memory",
+    ] = None,
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Simulated plug-ins: nothing is executed.")
     ] = False,
@@ -118,13 +123,18 @@ def run(
     ] = "default",
 ) -> None:
     """Deploy and start an application on this machine; Ctrl-C undeploys it and exits."""
-    if target not in TARGETS:
+    if target is not None and target not in TARGETS:
         typer.echo(f"error: --target must be one of {', '.join(TARGETS)}, not {target!r}", err=True)
         raise typer.Exit(2)
-    host, _ = api_addresses(target, host)
+    # without --target, the template's targets: agents in their own processes reach the DM's
+    # router through its API, and from containers only on the bridge's address
+    kind = target or _template_kind(template)
+    host, _ = api_addresses(kind, host)
     options = RunOptions(
         template=template,
-        target=target,
+        target=target or "in-memory",
+        target_given=target is not None,
+        remote_agents=kind != "in-memory",
         simulate=simulate,
         once=once,
         as_json=as_json,
@@ -141,6 +151,21 @@ def run(
     except MessagingError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+
+
+def _template_kind(template: Path) -> str:
+    """Where the agents of the template's own targets run: ``docker`` when one of them is a
+    docker target (the DM's API must be reachable from containers), ``local`` when one runs
+    agent processes, else ``in-memory``."""
+    from roboconf.dm.targets import template_targets
+    from roboconf.project.loader import load_template
+
+    load = load_template(template)
+    if load.template is None or not template.is_dir():
+        return "in-memory"
+    shipped = template_targets(template / "graph", load.template.graph)
+    handlers = {d.handler for definitions in shipped.values() for d in definitions}
+    return next((kind for kind in ("docker", "local") if kind in handlers), "in-memory")
 
 
 async def _run(options: RunOptions) -> int:
@@ -160,11 +185,12 @@ async def _run(options: RunOptions) -> int:
             messaging=options.messaging,
             dm_url=f"http://{options.host}:{port}",
             default_target=options.target,
+            default_target_overrides=options.target_given,
         )
         service = await stack.enter_async_context(embedded_service(embedded))
         # agents in their own processes or containers reach the DM's router through its API
         routed_over_http = (
-            options.target != "in-memory" and options.messaging.type is not MessagingType.RABBITMQ
+            options.remote_agents and options.messaging.type is not MessagingType.RABBITMQ
         )
         url = None
         if not options.once or routed_over_http:

@@ -178,13 +178,18 @@ class DeploymentManager:
         template_dir: Path,
         *,
         default_target: TargetDefinition | None = None,
+        default_overrides: bool = True,
         records: Iterable[ManagedInstance] | None = None,
         bindings: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Application:
         """A new application from a loaded template (its instances copied, not deployed), or,
         with ``records`` (parents first) and ``bindings``, one restored as it was when the DM
         stopped (bindings are not checked: the applications they name may come back later);
-        its machines are then checked with :meth:`recover`."""
+        its machines are then checked with :meth:`recover`.
+
+        ``default_target`` serves the machine components whose template ships no target; with
+        ``default_overrides``, it also replaces those of another handler (the user asked for
+        this kind of machine: ``--target``)."""
         if name in self.applications:
             raise InstanceError(f"an application named {name!r} already exists")
         application = Application(name, template, template_dir, records=records)
@@ -193,10 +198,10 @@ class DeploymentManager:
             template_dir / "graph", template.graph
         ).items():
             # a template may ship one definition per handler (docker.target.properties,
-            # in-memory.target.properties): with a default target, the one of its handler (the
-            # template's keys), else the default itself; without one, the first
+            # in-memory.target.properties): with a default target that overrides, the one of
+            # its handler (the template's keys), else the default itself; else the first
             chosen = definitions[0]
-            if default_target is not None:
+            if default_target is not None and default_overrides:
                 same = [d for d in definitions if d.handler == default_target.handler]
                 chosen = same[0] if same else default_target
             associations.associate(f"@{component}", chosen)

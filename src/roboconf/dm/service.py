@@ -86,6 +86,9 @@ class ServiceSettings:
     dm: DmSettings = field(default_factory=DmSettings)
     #: the target of machines that have no other (None: templates must ship theirs)
     default_target: TargetDefinition | None = None
+    #: the default target replaces a template's own of another handler (``--target`` given);
+    #: else it only serves the machine components that ship none
+    default_target_overrides: bool = True
     #: how often what agents report is written to the store
     flush_s: float = 0.1
     #: events kept in the store (the oldest are pruned)
@@ -288,6 +291,7 @@ class DmService:
             entry.template,
             entry.folder,
             default_target=self.settings.default_target,
+            default_overrides=self.settings.default_target_overrides,
         )
         stored = StoredApplication(
             name=name,
@@ -779,6 +783,7 @@ class DmService:
             entry.template,
             entry.folder,
             default_target=self.settings.default_target,
+            default_overrides=self.settings.default_target_overrides,
             records=records,
             bindings={b.prefix: b.applications for b in bindings},
         )
