@@ -3,7 +3,8 @@ runs it, then driven through the DM's API.
 
 Apache httpd balances (mod_proxy_balancer, AJP) over Tomcat 10 servers whose web application
 reads MariaDB, each on a container of its own, with the software from Debian. The tests share
-one deployment and run in order, in one pytest-xdist worker (``xdist_group``):
+one deployment and run in order, in one pytest-xdist worker (``xdist_group``, with
+``--dist loadgroup``):
 
 1. HTTP through Apache reaches a page rendered by Tomcat with data read from MariaDB;
 2. a Tomcat added hot is balanced over, nothing else restarted (same process identities);
@@ -35,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from roboconf.cli.client import DmApi, DmUnreachable
+from roboconf.cli.client import ApiError, DmApi, DmUnreachable
 from tests.conftest import ROOT
 from tests.docker_env import ensure_base_image
 
@@ -70,7 +71,7 @@ class Lamp:
         while time.monotonic() - started < timeout_s:
             if self.process.poll() is not None:
                 pytest.fail(f"roboconf run exited ({self.process.returncode}):\n{self.tail()}")
-            with contextlib.suppress(DmUnreachable):
+            with contextlib.suppress(DmUnreachable, ApiError):  # not created yet
                 if check():
                     return time.monotonic() - started
             time.sleep(0.5)
@@ -190,9 +191,11 @@ def remove_containers(engine: Any) -> int:
     return len(left)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lamp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lamp]:
-    """``roboconf run examples/lamp --target docker`` until the module's tests are done."""
+    """``roboconf run examples/lamp --target docker`` until the last test stops it. Session
+    scope: a pytest-xdist worker may run other modules' tests between these (same worker, in
+    order: ``xdist_group``), which would end a module-scoped deployment."""
     import docker  # type: ignore[import-untyped]
 
     from roboconf.targets.docker_network import bridge_gateway
