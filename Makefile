@@ -13,11 +13,9 @@ $(BIN)/roboconf: pyproject.toml
 
 install: $(BIN)/roboconf
 
-# --dist loadgroup: the tests of one xdist_group (the LAMP example's, which share a deployment)
-# run in order in one worker; the others are spread as usual.
 # pytest exits 5 when it collected no test: that is a failure here.
 test: install
-	@$(BIN)/pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest -q -n 2 $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$status
 
 lint: install

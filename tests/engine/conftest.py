@@ -280,6 +280,7 @@ async def running(
     environment: Mapping[str, str] | None = None,
     others: Mapping[str, Path] | None = None,
     addresses: Mapping[str, Callable[[], Awaitable[str | None]]] | None = None,
+    shared_recipes: bool = True,
 ) -> AsyncIterator[Engine]:
     """The platform of ``template``, its application created (nothing deployed), and one more
     application per template of ``others`` (name → folder) on the same DM. Leaving it
@@ -301,8 +302,9 @@ async def running(
         if path in engine.held:
             await engine.held[path].wait()
         settings = AgentSettings(
-            data_dir=data_dir,
-            recipes_root=folders[identity.application] / "graph",
+            # without shared recipes, each agent gets them from the DM, in a folder of its own
+            data_dir=data_dir if shared_recipes else data_dir / path.strip("/"),
+            recipes_root=folders[identity.application] / "graph" if shared_recipes else None,
             heartbeat_period_s=HEARTBEAT,
             check_period_s=check_period_s,
             restart_backoff_s=restart_backoff_s,

@@ -365,3 +365,31 @@ async def test_a_machine_provides_its_exports_to_its_own_instances_and_to_other_
         # the other machine's exports arrive as an update.
         await engine.logged("/one/app 2 eu us")
         await engine.logged("/two/app 2 us eu")
+
+
+@scenario
+async def test_agents_that_do_not_share_the_dms_files_get_the_recipes_from_it(
+    tmp_path: Path,
+) -> None:
+    """Agents with no recipes folder (other hosts) ask with their first heartbeat; the DM sends
+    every component's recipes after the model, target components' folders excepted (their
+    properties may hold credentials)."""
+    template = write_template(
+        tmp_path / "app", THREE_TIERS, THREE_MACHINES, logging_recipes(COMPONENTS)
+    )
+    (template / "graph" / "VM").mkdir()
+    (template / "graph" / "VM" / "target.properties").write_text(
+        "id = in-memory\nhandler = in-memory\nin-memory.execute-real-recipes = true\n"
+        "cloud.password = s3cret\n"
+    )
+    async with running(template, tmp_path, shared_recipes=False) as engine:
+        await engine.start_all()
+        lines = engine.lines()
+        for record in engine.app:
+            if not record.scoped:
+                assert f"start {record.path}" in lines, lines
+        received = tmp_path / "data" / "data" / "recipes"
+        assert sorted(p.name for p in received.iterdir()) == sorted(COMPONENTS)
+        assert (received / "Database" / "scripts" / "deploy.sh").is_file()
+        everything = "".join(p.read_text() for p in (tmp_path / "data").rglob("*") if p.is_file())
+        assert "s3cret" not in everything  # the target's folder stayed on the DM

@@ -2,9 +2,9 @@
 runs it, then driven through the DM's API.
 
 Apache httpd balances (mod_proxy_balancer, AJP) over Tomcat 10 servers whose web application
-reads MariaDB, each on a container of its own, with the software from Debian. The tests share
-one deployment and run in order, in one pytest-xdist worker (``xdist_group``, with
-``--dist loadgroup``):
+reads MariaDB, each on a container of its own, with the software from Debian. One test runs the
+phases in order on one deployment (pytest-xdist would spread separate tests over its workers:
+its ``xdist_group`` does not hold with pytest 9):
 
 1. HTTP through Apache reaches a page rendered by Tomcat with data read from MariaDB;
 2. a Tomcat added hot is balanced over, nothing else restarted (same process identities);
@@ -40,7 +40,7 @@ from roboconf.cli.client import ApiError, DmApi, DmUnreachable
 from tests.conftest import ROOT
 from tests.docker_env import ensure_base_image
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("lamp")]
+pytestmark = pytest.mark.integration
 
 APP = "lamp"
 LABEL = f"roboconf.application={APP}"
@@ -191,11 +191,9 @@ def remove_containers(engine: Any) -> int:
     return len(left)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def lamp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lamp]:
-    """``roboconf run examples/lamp --target docker`` until the last test stops it. Session
-    scope: a pytest-xdist worker may run other modules' tests between these (same worker, in
-    order: ``xdist_group``), which would end a module-scoped deployment."""
+    """``roboconf run examples/lamp --target docker`` until the last phase stops it."""
     import docker  # type: ignore[import-untyped]
 
     from roboconf.targets.docker_network import bridge_gateway
@@ -250,7 +248,7 @@ def lamp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lamp]:
         engine.close()
 
 
-def test_http_through_apache_reaches_a_page_rendered_by_tomcat_from_mariadb(lamp: Lamp) -> None:
+def http_through_apache_reaches_a_page_rendered_by_tomcat_from_mariadb(lamp: Lamp) -> None:
     page = fetch(f"http://{lamp.ip('/Apache VM')}/")
     assert page.status == 200, page.body[-2000:]
     assert "Hello from MariaDB" in page.body  # read from the database by the JSP page
@@ -263,7 +261,7 @@ def test_http_through_apache_reaches_a_page_rendered_by_tomcat_from_mariadb(lamp
     assert sorted(members(lamp)) == sorted(f"ajp://{lamp.ip(m)}:8009" for m in TOMCATS)
 
 
-def test_a_tomcat_added_hot_is_balanced_over_without_restarting_the_others(lamp: Lamp) -> None:
+def a_tomcat_added_hot_is_balanced_over_without_restarting_the_others(lamp: Lamp) -> None:
     others = ("/Apache VM", *TOMCATS, "/MySQL VM")
     before = identities(lamp, others)
     lamp.api.add_instance(APP, parent=None, component="VM", name="Tomcat VM 3")
@@ -281,7 +279,7 @@ def test_a_tomcat_added_hot_is_balanced_over_without_restarting_the_others(lamp:
     assert identities(lamp, others) == before  # Apache reloaded gracefully: same main process
 
 
-def test_a_tomcat_removed_is_dropped_by_apache_without_restarting_the_others(
+def a_tomcat_removed_is_dropped_by_apache_without_restarting_the_others(
     lamp: Lamp,
 ) -> None:
     others = ("/Apache VM", "/Tomcat VM 2", "/Tomcat VM 3", "/MySQL VM")
@@ -306,7 +304,7 @@ def test_a_tomcat_removed_is_dropped_by_apache_without_restarting_the_others(
     assert identities(lamp, others) == before
 
 
-def test_f6_a_killed_tomcat_is_restarted_and_apache_drops_then_re_adds_it(lamp: Lamp) -> None:
+def f6_a_killed_tomcat_is_restarted_and_apache_drops_then_re_adds_it(lamp: Lamp) -> None:
     tomcat = "/Tomcat VM 2/Tomcat"
     member = f"{lamp.ip('/Tomcat VM 2')}:8009"
     history = len(members_history(lamp))
@@ -334,7 +332,7 @@ def test_f6_a_killed_tomcat_is_restarted_and_apache_drops_then_re_adds_it(lamp: 
     assert identities(lamp, ("/Tomcat VM 2",)) != before  # a new JVM
 
 
-def test_f4_a_disconnected_container_is_dropped_then_back_when_reconnected(lamp: Lamp) -> None:
+def f4_a_disconnected_container_is_dropped_then_back_when_reconnected(lamp: Lamp) -> None:
     machine = "/Tomcat VM 3"
     network = lamp.engine.networks.get("bridge")
     container = lamp.container(machine)
@@ -373,9 +371,28 @@ def test_f4_a_disconnected_container_is_dropped_then_back_when_reconnected(lamp:
     assert address.startswith(machine_ip.get("data", {}).get("ip", "?") + ":"), machine_ip
 
 
-def test_ctrl_c_undeploys_everything_and_leaves_no_container(lamp: Lamp) -> None:
+def ctrl_c_undeploys_everything_and_leaves_no_container(lamp: Lamp) -> None:
     started = time.monotonic()
     lamp.process.send_signal(signal.SIGINT)
     assert lamp.process.wait(timeout=UNDEPLOY_S) == 0, lamp.tail()
     print(f"undeployed on Ctrl-C in {time.monotonic() - started:.1f} s")
     assert lamp.engine.containers.list(all=True, filters={"label": LABEL}) == []
+
+
+PHASES = (
+    http_through_apache_reaches_a_page_rendered_by_tomcat_from_mariadb,
+    a_tomcat_added_hot_is_balanced_over_without_restarting_the_others,
+    a_tomcat_removed_is_dropped_by_apache_without_restarting_the_others,
+    f6_a_killed_tomcat_is_restarted_and_apache_drops_then_re_adds_it,
+    f4_a_disconnected_container_is_dropped_then_back_when_reconnected,
+    ctrl_c_undeploys_everything_and_leaves_no_container,
+)
+
+
+def test_the_lamp_example_on_containers(lamp: Lamp) -> None:
+    """Every phase, in order, on one deployment; a failure names its phase."""
+    for phase in PHASES:
+        started = time.monotonic()
+        print(f"-- {phase.__name__}")
+        phase(lamp)
+        print(f"-- {phase.__name__}: passed in {time.monotonic() - started:.1f} s")

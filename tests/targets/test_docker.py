@@ -417,8 +417,9 @@ def test_a_generated_image_has_the_additional_packages(
         assert handler.generate_image(engine, base_image, ["curl", "curl"]) == tag  # reused
 
 
-def tiny_template(folder: Path, base_image: str) -> Path:
-    """A machine on the docker target and one script component, which writes a file."""
+def tiny_template(folder: Path, base_image: str, *target_lines: str) -> Path:
+    """A machine on the docker target (with ``target_lines`` more) and one script component,
+    which writes a file."""
     files = {
         "descriptor/application.properties": (
             "name = docker-demo\nversion = 1.0.0\n"
@@ -430,6 +431,7 @@ def tiny_template(folder: Path, base_image: str) -> Path:
         ),
         "graph/VM/target.properties": (
             f"id = docker-demo\nhandler = docker\ndocker.generate.image.from = {base_image}\n"
+            + "".join(f"{line}\n" for line in target_lines)
         ),
         "graph/Marker/scripts/deploy.sh": (
             '#!/bin/sh\necho "deployed on $(hostname -i)" > /tmp/roboconf-marker\n'
@@ -485,10 +487,17 @@ async def dm_with_docker(address: str, data_dir: Path) -> AsyncIterator[DmServic
         await transport.close()
 
 
+@pytest.mark.parametrize(
+    "mount",
+    [
+        pytest.param("true", id="recipes bind-mounted from the DM's host"),
+        pytest.param("false", id="recipes sent by the DM (a remote engine)"),
+    ],
+)
 def test_the_dm_deploys_a_template_on_the_docker_target(
-    engine: Any, base_image: str, agent_image: str, tmp_path: Path
+    engine: Any, base_image: str, agent_image: str, tmp_path: Path, mount: str
 ) -> None:
-    template = tiny_template(tmp_path / "template", base_image)
+    template = tiny_template(tmp_path / "template", base_image, f"docker.recipes.mount = {mount}")
     name = f"docker-demo-{uuid.uuid4().hex[:8]}"
 
     async def until(check: Callable[[], bool], service: DmService) -> None:
@@ -520,6 +529,7 @@ def test_the_dm_deploys_a_template_on_the_docker_target(
             written = container.exec_run(["cat", "/tmp/roboconf-marker"]).output.decode()
             assert written == f"deployed on {ip}\n"  # the recipe ran in the container
             assert container.attrs["HostConfig"]["Init"] is True  # PID 1 reaps orphans
+            assert bool(container.attrs["Mounts"]) == (mount == "true")
 
             await service.bulk(name, "undeploy-all", None, None)
             await until(

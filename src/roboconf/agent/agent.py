@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from roboconf.agent import snapshot
+from roboconf.agent.recipes import UnsafeRecipePath, store_recipes
 from roboconf.clock import Clock, SystemClock
 from roboconf.lifecycle import (
     AgentState,
@@ -61,6 +62,7 @@ from roboconf.messaging.messages import (
     Heartbeat,
     InstanceChanged,
     Message,
+    RecipeFiles,
     RemoveImport,
     RemoveInstance,
     RequestImport,
@@ -82,6 +84,8 @@ from roboconf.plugins.simulated import SimulatedPlugin
 log = logging.getLogger(__name__)
 
 STARTED = InstanceStatus.DEPLOYED_STARTED
+#: where recipes the DM sent are kept, in the agent's data folder
+RECEIVED_RECIPES = "recipes"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,6 +175,8 @@ class Agent:
         self._remembered: dict[str, InstanceStatus] = {}
         #: the machine's address: what ``ip`` exports hold and heartbeats tell
         self.ip = settings.ip
+        #: no shared recipes folder: the DM sends them (kept in the data folder)
+        self._recipes_from_dm = settings.recipes_root is None and not settings.simulate
 
     # -- running ----------------------------------------------------------------------------
 
@@ -197,6 +203,7 @@ class Agent:
                 scoped_path=self.scoped_path,
                 ip=self.ip,
                 model_required=self.state is None,
+                recipes_required=self.state is None and self._recipes_from_dm,
             )
             await self.client.send_to_dm(heartbeat)
             await self.clock.sleep(self.settings.heartbeat_period_s)
@@ -229,6 +236,8 @@ class Agent:
             await self._run_health_checks()
         elif isinstance(item, _AddressChanged):
             await self._readdress(item.ip)
+        elif isinstance(item, RecipeFiles):
+            await self._store_recipes(item)
         elif isinstance(item, SetScopedInstance):
             await self._receive_model(item)
         elif self.state is None:
@@ -628,6 +637,8 @@ class Agent:
 
     def _recipe_dirs(self, component: str) -> tuple[Path, ...]:
         root = self.settings.recipes_root
+        if self._recipes_from_dm:
+            root = self.settings.data_dir / RECEIVED_RECIPES
         if root is None or self.graph is None:
             return ()
         chain = (component, *super_components(self.graph, component))
@@ -644,6 +655,20 @@ class Agent:
         if parent == self.scoped_path:
             result[self.machine.component] = self._exports_of(self.scoped_path, self.machine)
         return result
+
+    async def _store_recipes(self, message: RecipeFiles) -> None:
+        """Keep recipes the DM sent, before the requests that need them (same inbox)."""
+        if not self._recipes_from_dm:
+            log.info("%s: recipes of %s ignored (shared)", self.scoped_path, message.component)
+            return
+        root = self.settings.data_dir / RECEIVED_RECIPES
+        try:
+            written = await asyncio.to_thread(store_recipes, root, message)
+        except (OSError, UnsafeRecipePath) as error:
+            log.error("%s: recipes of %s not kept: %s", self.scoped_path, message.component, error)
+            return
+        if written:
+            log.info("%s: recipes of %s received", self.scoped_path, message.component)
 
     async def _readdress(self, ip: str) -> None:
         """Peers must reach the machine at its new address: the ``ip`` exports change, and

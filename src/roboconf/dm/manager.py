@@ -21,6 +21,7 @@ from types import TracebackType
 
 from roboconf.clock import Clock, SystemClock
 from roboconf.dm.application import Application, InstanceError, ManagedInstance
+from roboconf.dm.recipes import recipe_messages
 from roboconf.dm.targets import (
     TargetAssociations,
     TargetScripts,
@@ -37,6 +38,7 @@ from roboconf.messaging.messages import (
     Heartbeat,
     InstanceChanged,
     Message,
+    RecipeFiles,
     RemoveImport,
     RemoveInstance,
     Resynchronize,
@@ -131,6 +133,8 @@ class DeploymentManager:
         self._targets: dict[str, TargetAssociations] = {}
         #: application → external import prefix → the applications it accepts
         self._bindings: dict[str, dict[str, tuple[str, ...]]] = {}
+        #: application → its recipes as sent to agents that do not share the DM's files
+        self._recipes: dict[str, list[RecipeFiles]] = {}
         self._machines: dict[tuple[str, str], _Machine] = {}
         self._draining: dict[tuple[str, str], _Drain] = {}
         self._watchers: list[asyncio.Queue[DmEvent]] = []
@@ -229,6 +233,7 @@ class DeploymentManager:
         del self.applications[name]
         del self._rules[name]
         del self._targets[name]
+        self._recipes.pop(name, None)
         del self._bindings[name]
         await self.client.forget(name)
 
@@ -685,6 +690,9 @@ class DeploymentManager:
             await self.client.send_to_agent(
                 application.name, record.path, self._model_message(application, record.path)
             )
+            if heartbeat.recipes_required:  # before any request that needs them
+                for recipes in await self._recipes_of(application):
+                    await self.client.send_to_agent(application.name, record.path, recipes)
         if machine.up and heartbeat.ip and record.data.get("ip") != heartbeat.ip:
             # the machine is reached at another address now (a container reconnected)
             log.info("%s: its address is now %s", record.path, heartbeat.ip)
@@ -710,6 +718,16 @@ class DeploymentManager:
                     self._group.create_task(
                         self._configure(application, record, heartbeat.ip or "", scripts)
                     )
+
+    async def _recipes_of(self, application: Application) -> list[RecipeFiles]:
+        """The application's recipes, read once (off the event loop)."""
+        cached = self._recipes.get(application.name)
+        if cached is None:
+            cached = await asyncio.to_thread(
+                recipe_messages, application.template_dir / "graph", application.graph
+            )
+            self._recipes[application.name] = cached
+        return cached
 
     def _model_message(self, application: Application, machine_path: str) -> SetScopedInstance:
         top = "/" + machine_path.split("/")[1]

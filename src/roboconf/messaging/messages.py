@@ -120,12 +120,14 @@ class RecipeFiles:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Heartbeat:
-    """Sent at connection, then periodically; ``model_required`` asks for the agent's model."""
+    """Sent at connection, then periodically; ``model_required`` asks for the agent's model,
+    ``recipes_required`` for the recipes with it (an agent that does not share the DM's files)."""
 
     application: str
     scoped_path: str
     ip: str | None = None
     model_required: bool = False
+    recipes_required: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

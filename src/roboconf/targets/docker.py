@@ -35,9 +35,11 @@ Keys:
 - ``docker.option.env.NAME``: environment variable ``NAME`` of the container;
 - ``docker.agent.*``: agent configuration keys (``docker.agent.heartbeat.period = 2``).
 
-Recipes: when the agent is told a ``recipes.dir`` (the template's ``graph/`` folder), that folder
-is bind-mounted read-only at the same path, so the engine must run on the DM's host (a remote
-engine needs the folder at the same path on its host). Messaging: the agent must reach the broker
+Recipes: ``docker.recipes.mount`` (``true`` by default with an engine on a ``unix://`` socket,
+``false`` otherwise): when true and the agent is told a ``recipes.dir`` (the template's
+``graph/`` folder), that folder is bind-mounted read-only at the same path (the engine runs on
+the DM's host); when false, the agent is told none and gets the recipes from the DM over its
+messaging (a remote engine). Messaging: the agent must reach the broker
 or the DM from inside the container; an address on the loopback (``127.0.0.1``) does not, unless
 ``docker.option.run.network = host``: serve the DM on the bridge's address (``172.17.0.1``) or
 on ``0.0.0.0``, and a broker there too.
@@ -261,8 +263,10 @@ class DockerHandler:
         # exited): without one, a killed daemon stays a zombie that looks alive to its recipes
         options = {"init": True, **run_options(target)}
         recipes = properties.get("recipes.dir")
-        if recipes:
+        if recipes and _mounts_recipes(target):
             options["volumes"] = [*options.get("volumes", []), f"{recipes}:{recipes}:ro"]
+        else:  # the agent gets them from the DM
+            properties.pop("recipes.dir", None)
         environment = {
             variable: properties[key]
             for variable, key in AGENT_ENVIRONMENT.items()
@@ -582,6 +586,16 @@ def _has_image(client: Any, name: str) -> bool:
     except _errors().ImageNotFound:
         return False
     return True
+
+
+def _mounts_recipes(target: TargetDefinition) -> bool:
+    """Whether the DM's recipes folder is bind-mounted (``docker.recipes.mount``; by default,
+    when the engine is on this host's socket)."""
+    value = (target.get("docker.recipes.mount") or "").strip()
+    if value:
+        return _flag(value)
+    endpoint = (target.get("docker.endpoint") or "").strip() or DEFAULT_ENDPOINT
+    return endpoint.startswith("unix://")
 
 
 def _errors() -> Any:
