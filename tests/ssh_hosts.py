@@ -34,6 +34,8 @@ _SLOTS = 16384  # /30s in 10.213.0.0/16
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SshHost:
     address: str
+    #: this side's address on the host's link: what the host reaches this machine at
+    gateway: str
     #: the ``known_hosts`` line that trusts this host
     known_hosts_line: str
     #: where the host's files live (its sshd configuration and log)
@@ -86,7 +88,7 @@ def _host(folder: Path, client_key: Path) -> Iterator[SshHost]:
     authorized.write_text(client_key.with_suffix(".pub").read_text())
     slot, namespace = _allocate()
     try:
-        _, inside = _addresses(slot)
+        outside, inside = _addresses(slot)
         (folder / "sshd_config").write_text(
             f"ListenAddress {inside}\nPort 22\nHostKey {host_key}\nPidFile {folder}/sshd.pid\n"
             f"AuthorizedKeysFile {authorized}\nPermitRootLogin prohibit-password\n"
@@ -105,7 +107,10 @@ def _host(folder: Path, client_key: Path) -> Iterator[SshHost]:
             _wait_listening(inside, sshd, folder / "sshd.log")
             public = host_key.with_suffix(".pub").read_text().split()
             yield SshHost(
-                address=inside, known_hosts_line=f"{inside} {public[0]} {public[1]}", folder=folder
+                address=inside,
+                gateway=outside,
+                known_hosts_line=f"{inside} {public[0]} {public[1]}",
+                folder=folder,
             )
         finally:
             sshd.terminate()

@@ -28,10 +28,8 @@ import uvicorn
 
 from roboconf.api import ApiSettings, create_app
 from roboconf.cli.embedded import EmbeddedOptions, embedded_service
-from roboconf.dm.manager import DmSettings
-from roboconf.dm.service import DmService, ServiceSettings
+from roboconf.dm.service import DmService
 from roboconf.messaging.clients import DmClient
-from roboconf.messaging.connect import dm_transport
 from roboconf.messaging.http import connect_http
 from roboconf.messaging.messages import Heartbeat
 from roboconf.messaging.settings import MessagingSettings, MessagingType
@@ -52,6 +50,7 @@ from roboconf.targets.docker import (
 )
 from tests.conftest import ROOT
 from tests.docker_env import ensure_base_image, exclusively
+from tests.served_dm import served_dm
 
 pytestmark = pytest.mark.integration
 
@@ -447,44 +446,11 @@ def tiny_template(folder: Path, base_image: str, *target_lines: str) -> Path:
     return folder
 
 
-@contextlib.asynccontextmanager
-async def dm_with_docker(address: str, data_dir: Path) -> AsyncIterator[DmService]:
-    """A DM composed as ``roboconf dm`` composes it, with the docker target; its API (and the
-    agents' messaging) on ``address``."""
-    listening = socket.socket()
-    listening.bind((address, 0))
-    url = f"http://{address}:{listening.getsockname()[1]}"
-    transport = await dm_transport(MessagingSettings())
-    services: list[DmService] = []
-
+def docker_handlers(graph_of: Callable[[str], Path]) -> dict[str, DockerHandler]:
     def agent(identity: MachineIdentity) -> dict[str, str]:
-        graph = services[0].template_folder(identity.application) / "graph"
-        return {"recipes.dir": str(graph), "heartbeat.period": "1"}
+        return {"recipes.dir": str(graph_of(identity.application)), "heartbeat.period": "1"}
 
-    settings = ServiceSettings(
-        data_dir=data_dir,
-        dm=DmSettings(
-            heartbeat_period_s=1.0,
-            shared_host=False,
-            messaging={"messaging.type": "http", "http.url": url},
-        ),
-        flush_s=0.05,
-    )
-    try:
-        async with DmService(settings, transport, {"docker": DockerHandler(agent)}) as service:
-            services.append(service)
-            app = create_app(service, ApiSettings(heartbeat_s=0.5))
-            server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-            async with asyncio.TaskGroup() as group:
-                serving = group.create_task(server.serve(sockets=[listening]))
-                while not server.started and not serving.done():
-                    await asyncio.sleep(0.01)
-                try:
-                    yield service
-                finally:
-                    server.should_exit = True
-    finally:
-        await transport.close()
+    return {"docker": DockerHandler(agent)}
 
 
 @pytest.mark.parametrize(
@@ -516,7 +482,7 @@ def test_the_dm_deploys_a_template_on_the_docker_target(
 
     @bounded
     async def scenario() -> None:
-        async with dm_with_docker(bridge_gateway(engine), tmp_path / "dm") as service:
+        async with served_dm(bridge_gateway(engine), tmp_path / "dm", docker_handlers) as service:
             view = await service.load_template_from(str(template))
             await service.create_application(name, view.name, view.version)
             await service.bulk(name, "deploy-and-start-all", None, None)

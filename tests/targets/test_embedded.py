@@ -1,9 +1,9 @@
 """The ``embedded`` handler: waiting for hand-started agents, and a pool of real SSH hosts
 (``sshd`` in network namespaces, see ``tests/ssh_hosts.py``).
 
-The hosts' agent commands are fakes that leave a trace in the agent's folder: what is tested
-is the identity copied over SSH and the commands run, not an agent's run (``tests/targets/
-test_local.py`` and the end-to-end tests run real agents).
+Most hosts' agent commands are fakes that leave a trace in the agent's folder: what they test is
+the identity copied over SSH and the commands run. The last tests start real agents: one alone,
+and one a DM deploys onto, which gets its recipes over messaging.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
 from roboconf.targets.embedded import EmbeddedHandler
+from tests.served_dm import served_dm
 from tests.ssh_hosts import SshHosts, ssh_hosts
 
 MESSAGING = {"messaging.type": "rabbitmq", "rabbitmq.url": "amqp://u:p@broker:5672/"}
@@ -312,3 +313,68 @@ def test_by_default_the_users_known_hosts_decide(
         assert (tmp_path / "vm" / "agent.properties").is_file()
 
     run(scenario())
+
+
+def test_the_dm_deploys_on_a_pool_host_which_gets_the_recipes_over_messaging(
+    tmp_path: Path,
+) -> None:
+    """End to end on a real SSH host: the DM takes the host, starts a real agent there over SSH
+    (no shared recipes folder), the agent asks for the recipes, the DM sends them, the recipe
+    runs on the host; undeploying resets and frees it."""
+    with ssh_hosts(tmp_path / "hosts", 1) as created:
+        (host,) = created.hosts
+        target = pool(created, tmp_path, embedded_python=sys.executable)
+        keys = {k: v for k, v in target.properties.items() if not k.endswith("command")}
+        keys["scp.agent.configdir"] = str(tmp_path / "agent")
+        keys["embedded.agent.data.dir"] = str(tmp_path / "agent-data")
+        template = _marker_template(tmp_path / "template", keys, tmp_path / "marker")
+
+        async def scenario() -> None:
+            def handlers(_graph_of: Any) -> dict[str, EmbeddedHandler]:
+                return {"embedded": EmbeddedHandler()}
+
+            async with served_dm(host.gateway, tmp_path / "dm", handlers) as service:
+                view = await service.load_template_from(str(template))
+                await service.create_application("lab", view.name, view.version)
+                await service.bulk("lab", "deploy-and-start-all", None, None)
+                marker = "/vm/marker"
+                await _until(lambda: service.instance("lab", marker).status, "DEPLOYED_STARTED")
+                await service.bulk("lab", "undeploy-all", None, None)
+                await _until(lambda: service.instance("lab", "/vm").status, "NOT_DEPLOYED")
+
+        asyncio.run(asyncio.wait_for(scenario(), 90))
+        # the recipe ran with the host's identity, from recipes the agent received
+        assert (tmp_path / "marker").read_text() == f"deployed on {host.address}\n"
+        log = (tmp_path / "agent" / "agent.log").read_text()
+        assert "/vm: recipes of Marker received" in log, log
+        received = tmp_path / "agent-data" / "recipes" / "Marker" / "scripts" / "deploy.sh"
+        assert received.read_text() == (template / "graph/Marker/scripts/deploy.sh").read_text()
+
+
+async def _until(read: Any, expected: str) -> None:
+    while (status := read()) != expected:
+        assert status != "PROBLEM", status
+        await asyncio.sleep(0.1)
+
+
+def _marker_template(folder: Path, target: dict[str, str], marker: Path) -> Path:
+    files = {
+        "descriptor/application.properties": (
+            "name = lab\nversion = 1.0.0\n"
+            "graph-entry-point = main.graph\ninstance-entry-point = initial.instances\n"
+        ),
+        "graph/main.graph": (
+            "VM {\n\tinstaller: target;\n\tchildren: Marker;\n}\n"
+            "Marker {\n\tinstaller: script;\n\texports: ip;\n}\n"
+        ),
+        "graph/VM/target.properties": "id = lab\nhandler = embedded\n"
+        + "".join(f"{key} = {value}\n" for key, value in target.items()),
+        "graph/Marker/scripts/deploy.sh": (f'#!/bin/sh\necho "deployed on $ip" > {marker}\n'),
+        "instances/initial.instances": (
+            "instance of VM {\n\tname: vm;\n\tinstance of Marker {\n\t\tname: marker;\n\t}\n}\n"
+        ),
+    }
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
