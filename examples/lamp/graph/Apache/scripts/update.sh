@@ -24,6 +24,7 @@ addresses=()
 if ((count > 0)); then
     echo 'ProxyPass "/" "balancer://tomcats/demo/"' >> "$members.new"
     echo 'ProxyPassReverse "/" "balancer://tomcats/demo/"' >> "$members.new"
+    echo 'ProxyPassReverseCookiePath "/demo" "/"' >> "$members.new"
 fi
 mv "$members.new" "$members"
 # what the balancer went through, for operators: a line per change
