@@ -459,15 +459,8 @@ class DockerHandler:
         """The agent image built from ``base`` with ``packages`` (reused when already built);
         its tag. The older ones of the same base and packages that no container uses are
         removed."""
-        errors = _errors()
         packages = additional_packages(" ".join(packages))
-        try:
-            base_id = str(client.images.get(base).id)
-        except errors.ImageNotFound:
-            raise TargetError(
-                f"base image {base!r} (docker.generate.image.from) is not on the Docker engine: "
-                "pull, load or import a Debian-based image under that name"
-            ) from None
+        base_id = _base_image_id(client, base)
         dockerfile = agent_dockerfile(base, packages)
         labels = {LABEL_BASE: base_id, LABEL_PACKAGES: " ".join(packages)}
         with tempfile.TemporaryDirectory(prefix="roboconf-image-") as folder:
@@ -586,6 +579,25 @@ def _has_image(client: Any, name: str) -> bool:
     except _errors().ImageNotFound:
         return False
     return True
+
+
+def _base_image_id(client: Any, base: str) -> str:
+    """The id of ``base``, pulled from its registry when the engine lacks it."""
+    errors = _errors()
+    try:
+        return str(client.images.get(base).id)
+    except errors.ImageNotFound:
+        pass
+    log.info("base image %s is not on the engine: pulling it", base)
+    try:
+        return str(client.images.pull(base).id)
+    except errors.APIError as error:
+        raise TargetError(
+            f"base image {base!r} (docker.generate.image.from) is not on the Docker engine and "
+            f"cannot be pulled ({_explanation(error)}): pull, load or import a Debian-based "
+            "image under that name (without a registry: debootstrap a Debian, then docker "
+            "import it, see examples/lamp/README.md)"
+        ) from None
 
 
 def _mounts_recipes(target: TargetDefinition) -> bool:
