@@ -13,9 +13,10 @@ $(BIN)/roboconf: pyproject.toml
 
 install: $(BIN)/roboconf
 
-# pytest exits 5 when it collected no test: that is a failure here.
+# pytest exits 5 when it collected no test: that is a failure here. --durations: the slowest
+# tests (the LAMP example on containers among them) and how long they took.
 test: install
-	@$(BIN)/pytest -q -n 2 $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest -q -n 2 --durations=10 $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$status
 
 lint: install
