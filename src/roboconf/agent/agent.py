@@ -194,14 +194,16 @@ class Agent:
 
     async def _heartbeats(self) -> None:
         while True:
+            ip = self.ip
             if self.settings.address is not None:
                 address = await self.settings.address()
-                if address and address != self.ip:
+                if address and address != ip:
+                    ip = address  # told at once; exports follow, in turn with the other events
                     self._inbox.put_nowait(_AddressChanged(address))
             heartbeat = Heartbeat(
                 application=self.application,
                 scoped_path=self.scoped_path,
-                ip=self.ip,
+                ip=ip,
                 model_required=self.state is None,
                 recipes_required=self.state is None and self._recipes_from_dm,
             )
