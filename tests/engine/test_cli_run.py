@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ import pytest
 
 from tests.brokers import forget_domain, require_shared_broker
 from tests.conftest import ROOT
-from tests.engine.conftest import exclusive_port, port_is_free, processes_under
+from tests.engine.conftest import exclusive_port, port_is_free, processes_under, write_template
 
 WEBSTACK = ROOT / "examples" / "webstack"
 BALANCER = 8080
@@ -152,3 +153,60 @@ def test_run_serves_through_the_balancer_from_every_app_server_until_ctrl_c(
         output.close()
         no_process_left(data_dir)
     assert port_is_free(BALANCER)
+
+
+def test_a_second_ctrl_c_exits_without_waiting_for_the_undeploy(tmp_path: Path) -> None:
+    """The first Ctrl-C undeploys; one more, while a stop recipe hangs, exits at once (130),
+    saying what may be left; the recipes of in-memory agents do not outlive the run."""
+    template = write_template(
+        tmp_path / "slow",
+        "VM {\n\tinstaller: target;\n\tchildren: Slow;\n}\nSlow {\n\tinstaller: script;\n}\n",
+        "instance of VM {\n\tname: vm;\n\tinstance of Slow {\n\t\tname: slow;\n\t}\n}\n",
+        {"Slow": {"start": "true\n", "stop": "sleep 120\n"}},
+    )
+    data_dir = tmp_path / "data"
+    port = free_port()
+    output = (tmp_path / "output.txt").open("w")
+    process = subprocess.Popen(
+        roboconf("run", str(template), "--data-dir", str(data_dir), "--port", str(port)),
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/applications/scenario/instances"
+        deadline = time.monotonic() + PATIENCE
+        while statuses(url) != {"DEPLOYED_STARTED"}:
+            assert process.poll() is None and time.monotonic() < deadline, output_of(tmp_path)
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        while "STOPPING" not in statuses(url):  # the stop recipe hangs
+            assert time.monotonic() < deadline, output_of(tmp_path)
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130, output_of(tmp_path)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.close()
+        no_process_left(data_dir)
+    assert "interrupted again: exited without waiting for the undeploy" in output_of(tmp_path)
+
+
+def statuses(url: str) -> set[str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return {instance["status"] for instance in json.load(response)}
+    except (OSError, urllib.error.URLError):
+        return set()
+
+
+def output_of(tmp_path: Path) -> str:
+    return (tmp_path / "output.txt").read_text(errors="replace")[-3000:]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -56,6 +56,8 @@ NOT_DEPLOYED = InstanceStatus.NOT_DEPLOYED
 STUCK = (InstanceStatus.PROBLEM,)
 #: seconds between two redraws of the live tree
 REDRAW_S = 0.25
+#: the exit code when a second Ctrl-C (or SIGTERM) cut the undeploy short (128 + SIGINT)
+INTERRUPTED_TWICE = 130
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,6 +153,13 @@ def run(
     except MessagingError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+    except asyncio.CancelledError:  # interrupted twice
+        typer.echo(
+            "error: interrupted again: exited without waiting for the undeploy; machines of "
+            "their own (agent processes, containers) may be left running",
+            err=True,
+        )
+        raise typer.Exit(INTERRUPTED_TWICE) from None
 
 
 def _template_kind(template: Path) -> str:
@@ -268,11 +277,19 @@ async def _once(
 
 @contextlib.contextmanager
 def _interruptible() -> Iterator[asyncio.Event]:
-    """An event set by SIGINT and SIGTERM while in the block (instead of interrupting it)."""
+    """An event set by SIGINT and SIGTERM while in the block (instead of interrupting it); a
+    second one cancels the run at once, for whoever will not wait for the undeploy."""
     interrupted = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def signalled() -> None:
+        if interrupted.is_set() and main is not None:
+            main.cancel()
+        interrupted.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupted.set)
+        loop.add_signal_handler(signum, signalled)
     try:
         yield interrupted
     finally:
@@ -336,7 +353,7 @@ async def _until_interrupted(
                     async with asyncio.timeout(REDRAW_S):
                         await stop.wait()
                 live.refresh()
-            phase = "undeploying..."
+            phase = "undeploying... (Ctrl-C again exits at once)"
             await service.bulk(application.name, "undeploy-all", None, None)
             deadline = loop.time() + options.timeout_s
             while loop.time() < deadline and not application.all_in(NOT_DEPLOYED):
