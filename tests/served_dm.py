@@ -4,20 +4,21 @@ network namespaces)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
-import uvicorn
-
-from roboconf.api import ApiSettings, create_app
+from roboconf.api import ApiSettings
+from roboconf.cli.serving import serving
 from roboconf.dm.manager import DmSettings
 from roboconf.dm.service import DmService, ServiceSettings
 from roboconf.messaging.connect import dm_transport
 from roboconf.messaging.settings import MessagingSettings
 from roboconf.targets.base import TargetHandler
+from tests.helpers import free_port
+
+#: the API's own heartbeats, frequent: tests see a lost connection soon
+API = ApiSettings(heartbeat_s=0.5)
 
 #: the handlers, given where an application's recipes are (its ``graph/`` folder)
 Handlers = Callable[[Callable[[str], Path]], Mapping[str, TargetHandler]]
@@ -25,9 +26,8 @@ Handlers = Callable[[Callable[[str], Path]], Mapping[str, TargetHandler]]
 
 @contextlib.asynccontextmanager
 async def served_dm(address: str, data_dir: Path, handlers: Handlers) -> AsyncIterator[DmService]:
-    listening = socket.socket()
-    listening.bind((address, 0))
-    url = f"http://{address}:{listening.getsockname()[1]}"
+    port = free_port(address)
+    url = f"http://{address}:{port}"
     transport = await dm_transport(MessagingSettings())
     services: list[DmService] = []
 
@@ -46,15 +46,8 @@ async def served_dm(address: str, data_dir: Path, handlers: Handlers) -> AsyncIt
     try:
         async with DmService(settings, transport, dict(handlers(graph_of))) as service:
             services.append(service)
-            app = create_app(service, ApiSettings(heartbeat_s=0.5))
-            server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-            async with asyncio.TaskGroup() as group:
-                serving = group.create_task(server.serve(sockets=[listening]))
-                while not server.started and not serving.done():
-                    await asyncio.sleep(0.01)
-                try:
-                    yield service
-                finally:
-                    server.should_exit = True
+            async with serving(service, address, port, api=API) as served:
+                assert served == url, f"the API listens at {served}, not {url}"
+                yield service
     finally:
         await transport.close()

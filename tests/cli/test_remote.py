@@ -11,7 +11,6 @@ through :class:`CliRunner`, and through the installed ``roboconf`` command once.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import io
 import itertools
@@ -19,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -54,13 +52,13 @@ from roboconf.cli.waiting import Goal, Outcome, Tracker, goal_of
 from roboconf.model import InstanceStatus
 from tests.conftest import ROOT, skip_or_fail
 from tests.engine.conftest import processes_under
+from tests.helpers import free_port, terminated_with_parent
 
 S = InstanceStatus
 WEBSTACK = ROOT / "examples" / "webstack"
 #: a guard on every wait for a server (not a timing check)
 PATIENCE = 60.0
 #: prctl(2): the signal a process gets when its parent dies
-PR_SET_PDEATHSIG = 1
 #: what every command that waits is given
 WAIT = ("--wait", "--timeout", str(PATIENCE))
 
@@ -506,12 +504,6 @@ def test_a_template_folder_is_zipped_with_relative_paths_and_modes(tmp_path: Pat
 # -- no DM -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_without_a_dm_the_error_names_the_url_and_how_to_start_one() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with DmApi(url) as api, pytest.raises(DmUnreachable, match="roboconf dm") as raised:
@@ -597,12 +589,6 @@ def running_dm(data_dir: Path, *, simulate: bool) -> Iterator[RunningDm]:
         for line in left:  # leave nothing behind, even when failing
             os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
     assert left == [], "processes left behind"
-
-
-def terminated_with_parent() -> None:
-    """In the DM's process before it runs: SIGTERM when the test process dies, so that a test
-    run killed abruptly leaves no DM behind (Linux's PR_SET_PDEATHSIG)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

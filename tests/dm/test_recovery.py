@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import httpx
 import pytest
 
 from roboconf.dm import library
+from tests.helpers import free_port
 
 MACHINES = 40
 #: a guard against waiting forever (not a timing check)
@@ -80,12 +80,6 @@ def template(root: Path) -> Path:
         if path.suffix == ".sh":
             path.chmod(0o755)
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class DmProcess:

@@ -37,6 +37,7 @@ from roboconf.plugins.base import StepLimits
 from roboconf.project.loader import load_template
 from roboconf.targets.base import MachineIdentity, TargetDefinition
 from roboconf.targets.in_memory import InMemoryHandler
+from tests.helpers import alive
 
 #: a guard against a scenario waiting forever for a state that never comes (not a timing check)
 PATIENCE = 15.0
@@ -367,15 +368,6 @@ async def running(
 
 
 # -- processes and ports -------------------------------------------------------------------------
-
-
-def alive(pid: int) -> bool:
-    """Is ``pid`` a running process (a zombie waiting to be reaped counts as gone)?"""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def processes_under(folder: Path) -> list[str]:

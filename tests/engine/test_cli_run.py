@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ import pytest
 from tests.brokers import forget_domain, require_shared_broker
 from tests.conftest import ROOT
 from tests.engine.conftest import exclusive_port, port_is_free, processes_under, write_template
+from tests.helpers import free_port
 
 WEBSTACK = ROOT / "examples" / "webstack"
 BALANCER = 8080
@@ -204,9 +204,3 @@ def statuses(url: str) -> set[str]:
 
 def output_of(tmp_path: Path) -> str:
     return (tmp_path / "output.txt").read_text(errors="replace")[-3000:]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

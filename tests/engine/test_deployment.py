@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from roboconf.targets.base import TargetDefinition
-from tests.engine.conftest import S, alive, running, scenario, write_template
+from tests.engine.conftest import S, running, scenario, write_template
+from tests.helpers import alive
 
 THREE_TIERS = """\
 VM {

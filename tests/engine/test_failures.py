@@ -14,11 +14,11 @@ from tests.engine.conftest import (
     IN_MEMORY,
     Engine,
     S,
-    alive,
     running,
     scenario,
     write_template,
 )
+from tests.helpers import alive
 
 UPDATE_LOG = (
     'echo "update $ROBOCONF_INSTANCE_PATH $ROBOCONF_UPDATE_STATUS '

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ import pytest
 from roboconf.cli.client import ApiError, DmApi, DmUnreachable
 from tests.conftest import ROOT
 from tests.docker_env import ensure_base_image
+from tests.helpers import free_port, terminated_with_parent
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,6 @@ CHANGE_S = 180.0
 UNDEPLOY_S = 300.0
 HEARTBEAT_S = 2.0
 TOMCATS = ("/Tomcat VM 1", "/Tomcat VM 2")
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -172,18 +171,6 @@ def statuses_since(lamp: Lamp, after: int, path: str) -> list[str]:
     return [e["status"] for e in reversed(events) if e.get("path") == path and e.get("status")]
 
 
-def bridge_port(address: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return int(probe.getsockname()[1])
-
-
-def terminated_with_parent() -> None:
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def remove_containers(engine: Any) -> int:
     left = engine.containers.list(all=True, filters={"label": LABEL})
     for container in left:
@@ -202,7 +189,7 @@ def lamp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lamp]:
     engine = docker.DockerClient(base_url="unix:///var/run/docker.sock", timeout=120)
     remove_containers(engine)  # what an earlier, killed run left
     gateway = bridge_gateway()
-    port = bridge_port(gateway)
+    port = free_port(gateway)
     folder = tmp_path_factory.mktemp("lamp")
     log = folder / "run.log"
     command = [

@@ -25,17 +25,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.helpers import free_port
 
 RECIPES = ROOT / "examples" / "webstack" / "graph"
 COMPONENTS = ("Database", "AppServer", "LoadBalancer")
 STEP_TIMEOUT = 30  # seconds; a start waits at most 10 s for /health
 HTTP_TIMEOUT = 5
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def process_runs(pid: int) -> bool:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from roboconf.messaging.messages import ChangeInstanceState, Heartbeat
 from roboconf.messaging.settings import MessagingSettings, MessagingType
 from roboconf.model.types import InstanceStatus
 from tests.api.conftest import LiveServer, live_server
+from tests.helpers import bounded_by
 from tests.messaging.helpers import rest, take
 
 #: the longest any test may last (a guard, not a timing check)
@@ -39,18 +39,8 @@ BOUND_S = 60.0
 SENTINEL = "sentinel.end"
 
 
-def bounded(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an ``async def`` test in a fresh event loop, for at most :data:`BOUND_S`."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        async def within() -> None:
-            async with asyncio.timeout(BOUND_S):
-                await test(*args, **kwargs)
-
-        asyncio.run(within())
-
-    return run
+#: runs an ``async def`` test in a fresh event loop, for at most :data:`BOUND_S`
+bounded = bounded_by(BOUND_S)
 
 
 @pytest.fixture(scope="module")

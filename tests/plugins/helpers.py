@@ -53,15 +53,6 @@ def read_env_dump(path: Path) -> dict[str, str]:
     return dict(entry.split("=", 1) for entry in entries if entry)
 
 
-def alive(pid: int) -> bool:
-    """Is ``pid`` a running process (a zombie waiting to be reaped counts as gone)?"""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 def kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from roboconf.plugins import ScriptPlugin, StepContext, StepLimits, StepResult
-from tests.plugins.helpers import alive, context, kill, script, write
+from tests.helpers import alive
+from tests.plugins.helpers import context, kill, script, write
 
 #: a guard against a hanging test, far above what any of these steps needs.
 GUARD_S = 15

@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import io
-import ipaddress
 import shutil
-import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from roboconf.api import ApiSettings, create_app
 from roboconf.cli.embedded import EmbeddedOptions, embedded_service
+from roboconf.cli.serving import serving
 from roboconf.dm.service import DmService
 from roboconf.messaging.clients import DmClient
 from roboconf.messaging.http import connect_http
@@ -48,9 +44,11 @@ from roboconf.targets.docker import (
     prune_agent_images,
     run_options,
 )
+from roboconf.targets.docker_network import bridge_gateway
 from tests.conftest import ROOT
 from tests.docker_env import ensure_base_image, exclusively
-from tests.served_dm import served_dm
+from tests.helpers import bounded_by, free_port
+from tests.served_dm import API, served_dm
 
 pytestmark = pytest.mark.integration
 
@@ -58,16 +56,8 @@ pytestmark = pytest.mark.integration
 BOUND_S = 120.0
 
 
-def bounded(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        async def within() -> None:
-            async with asyncio.timeout(BOUND_S):
-                await test(*args, **kwargs)
-
-        asyncio.run(within())
-
-    return run
+#: runs an ``async def`` test in a fresh event loop, for at most :data:`BOUND_S`
+bounded = bounded_by(BOUND_S)
 
 
 @pytest.fixture(scope="module")
@@ -105,31 +95,14 @@ def application(engine: Any) -> Iterator[str]:
         container.remove(force=True)
 
 
-def bridge_gateway(engine: Any) -> str:
-    """The host's address on the default bridge: what containers reach."""
-    config = engine.networks.get("bridge").attrs["IPAM"]["Config"][0]
-    # dockerd gives the bridge the subnet's first address unless told another (--bip)
-    return str(config.get("Gateway") or next(ipaddress.ip_network(config["Subnet"]).hosts()))
-
-
 @contextlib.asynccontextmanager
 async def dm_on(address: str, data_dir: Path) -> AsyncIterator[str]:
     """A DM (embedded router) whose API listens on ``address``; its URL."""
-    listening = socket.socket()
-    listening.bind((address, 0))
-    url = f"http://{address}:{listening.getsockname()[1]}"
+    port = free_port(address)
+    url = f"http://{address}:{port}"
     options = EmbeddedOptions(data_dir=data_dir, simulate=True, heartbeat_s=0.5, dm_url=url)
-    async with embedded_service(options) as service:
-        app = create_app(service, ApiSettings(heartbeat_s=0.5))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        async with asyncio.TaskGroup() as group:
-            serving = group.create_task(server.serve(sockets=[listening]))
-            while not server.started and not serving.done():
-                await asyncio.sleep(0.01)
-            try:
-                yield url
-            finally:
-                server.should_exit = True
+    async with embedded_service(options) as service, serving(service, address, port, api=API):
+        yield url
 
 
 def target(**keys: str) -> TargetDefinition:
@@ -147,7 +120,7 @@ def test_an_agent_in_a_container_joins_the_dm_and_the_container_is_removed(
 
     @bounded
     async def scenario() -> None:
-        async with dm_on(bridge_gateway(engine), tmp_path / "dm") as url:
+        async with dm_on(bridge_gateway(), tmp_path / "dm") as url:
             domain = f"d{uuid.uuid4().hex[:8]}"
             identity = MachineIdentity(
                 application=application,
@@ -482,7 +455,7 @@ def test_the_dm_deploys_a_template_on_the_docker_target(
 
     @bounded
     async def scenario() -> None:
-        async with served_dm(bridge_gateway(engine), tmp_path / "dm", docker_handlers) as service:
+        async with served_dm(bridge_gateway(), tmp_path / "dm", docker_handlers) as service:
             view = await service.load_template_from(str(template))
             await service.create_application(name, view.name, view.version)
             await service.bulk(name, "deploy-and-start-all", None, None)

@@ -22,6 +22,7 @@ import pytest
 
 from roboconf.targets.base import MachineIdentity, TargetDefinition, TargetError
 from roboconf.targets.embedded import EmbeddedHandler
+from tests.helpers import alive
 from tests.served_dm import served_dm
 from tests.ssh_hosts import SshHosts, ssh_hosts
 
@@ -165,21 +166,13 @@ def test_the_default_agent_command_starts_and_stops_an_agent_by_its_pid_file(
         assert argv == f"-m roboconf agent --config {folder}/agent.properties"
         await handler.terminate_machine(target, machine_id)
         for _ in range(100):
-            if not _alive(pid):
+            if not alive(pid):
                 break
             await asyncio.sleep(0.05)
-        assert not _alive(pid)
+        assert not alive(pid)
         assert not (folder / "agent.pid").exists() and not (folder / "agent.properties").exists()
 
     run(scenario())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
 
 
 def test_an_unknown_host_key_is_refused_and_the_host_freed(hosts: SshHosts, tmp_path: Path) -> None:
@@ -273,15 +266,15 @@ def test_a_real_agent_is_started_on_the_host_and_stopped(hosts: SshHosts, tmp_pa
         pid = int((tmp_path / "agent" / "agent.pid").read_text())
         await asyncio.sleep(1.5)
         log = (tmp_path / "agent" / "agent.log").read_text()
-        assert _alive(pid), log
+        assert alive(pid), log
         assert await handler.is_machine_running(target, machine_id)
         await handler.terminate_machine(target, machine_id)
         for _ in range(200):
-            if not _alive(pid):
+            if not alive(pid):
                 break
             await asyncio.sleep(0.05)
         log = (tmp_path / "agent" / "agent.log").read_text()
-        assert not _alive(pid) and "agent shop /vm: stopped" in log, log
+        assert not alive(pid) and "agent shop /vm: stopped" in log, log
 
     run(scenario())
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 
-from roboconf.api import create_app
+from roboconf.api import ApiSettings, create_app
 from roboconf.cli.ports import available_port
 from roboconf.dm.service import DmService
 
@@ -26,8 +26,12 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def config(service: DmService, host: str, port: int, log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(create_app(service), host=host, port=port, log_level=log_level.lower())
+def config(
+    service: DmService, host: str, port: int, log_level: str, api: ApiSettings | None = None
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(service, api), host=host, port=port, log_level=log_level.lower()
+    )
 
 
 async def serve_until_signalled(service: DmService, host: str, port: int, log_level: str) -> bool:
@@ -39,12 +43,16 @@ async def serve_until_signalled(service: DmService, host: str, port: int, log_le
 
 @contextlib.asynccontextmanager
 async def serving(
-    service: DmService, host: str, port: int, log_level: str = "warning"
+    service: DmService,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    api: ApiSettings | None = None,
 ) -> AsyncIterator[str]:
     """Serve in the background while the block runs; yields the API's URL. ``port`` falls
     back to a free one when it is taken."""
     port = available_port(host, port)
-    server = _QuietServer(config(service, host, port, log_level))
+    server = _QuietServer(config(service, host, port, log_level, api))
     task = asyncio.create_task(server.serve(), name="api server")
     try:
         while not server.started:

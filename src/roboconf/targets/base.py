@@ -9,7 +9,7 @@ act on (bad credentials, quota, image not found...).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -96,6 +96,9 @@ def properties_text(values: Mapping[str, str]) -> str:
         lines.append(f"{key} = {escaped}")
     return "\n".join(lines) + "\n"
 
+
+#: what the composition root adds to an agent's configuration (recipes folder, periods...)
+AgentProperties = Callable[[MachineIdentity], Mapping[str, str]]
 
 #: the ``ip`` of an agent that reads its address from its route to the DM or the broker, again
 #: before each heartbeat (``roboconf.agent.address``)

@@ -66,6 +66,7 @@ from typing import Any
 from roboconf.targets.base import (
     AGENT_ENVIRONMENT,
     AUTO_ADDRESS,
+    AgentProperties,
     MachineIdentity,
     TargetDefinition,
     TargetError,
@@ -74,9 +75,6 @@ from roboconf.targets.base import (
 )
 
 log = logging.getLogger(__name__)
-
-#: what the composition root adds to an agent's configuration (recipes folder, periods...)
-AgentProperties = Callable[[MachineIdentity], Mapping[str, str]]
 
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 LABEL_APPLICATION = "roboconf.application"

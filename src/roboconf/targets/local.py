@@ -19,11 +19,11 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
 from roboconf.targets.base import (
+    AgentProperties,
     MachineIdentity,
     TargetDefinition,
     TargetError,
@@ -32,9 +32,6 @@ from roboconf.targets.base import (
 )
 
 log = logging.getLogger(__name__)
-
-#: what the composition root adds to an agent's configuration (recipes folder, periods...)
-AgentProperties = Callable[[MachineIdentity], Mapping[str, str]]
 
 #: seconds a terminated agent has to exit before it is killed
 TERMINATE_GRACE_S = 10.0
@@ -54,7 +51,6 @@ class LocalHandler:
 
     async def create_machine(self, target: TargetDefinition, identity: MachineIdentity) -> str:
         folder = self.machine_folder(identity)
-        folder.mkdir(parents=True, exist_ok=True)
         properties = agent_configuration(
             target,
             identity,
@@ -62,9 +58,7 @@ class LocalHandler:
             self._agent_properties(identity),
             prefix=_AGENT_PREFIX,
         )
-        config = folder / "agent.properties"
-        config.write_text(properties_text(properties), encoding="utf-8")
-        config.chmod(0o600)  # it may hold the broker's password
+        config = await asyncio.to_thread(_write_config, folder, properties_text(properties))
         python = target.get("local.python") or sys.executable
         with open(folder / "agent.log", "ab") as output:
             try:
@@ -122,6 +116,18 @@ class LocalHandler:
             / quote(identity.application, safe="")
             / quote(identity.scoped_path.strip("/"), safe="")
         )
+
+
+def _write_config(folder: Path, text: str) -> Path:
+    """``agent.properties`` in ``folder``, readable by its owner only from the start (it may
+    hold the broker's password)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "agent.properties"
+    descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    config.chmod(0o600)  # a file from before keeps its mode through O_TRUNC
+    return config
 
 
 async def _gone(
