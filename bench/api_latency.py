@@ -18,10 +18,7 @@ import argparse
 import contextlib
 import io
 import json
-import os
-import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import free_port, machine_info
 
 APPLICATION = "latency"
 WARM_UP = 50
@@ -91,12 +89,6 @@ def template(machines: int) -> bytes:
         for name, text in files.items():
             archive.writestr(name, text)
     return buffer.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -192,14 +184,6 @@ def measure(api: str, machines: int, count: int) -> dict[str, Any]:
         "instances": len(paths),
         "list_instances": summary(listing),
         "one_instance": summary(single),
-    }
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
     }
 
 

@@ -25,16 +25,16 @@ import asyncio
 import gc
 import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from common import machine_info, template
 
 from roboconf.agent.agent import Agent, AgentSettings
 from roboconf.dm.application import Application
@@ -197,19 +197,6 @@ def p4_critical_path(step_s: float, one_machine: bool) -> float:
     the other: all six steps.
     """
     return step_s * (6 if one_machine else 4)
-
-
-@contextmanager
-def template(files: Mapping[str, str]) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="roboconf-bench-") as folder:
-        root = Path(folder)
-        for relative, text in files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            if path.suffix == ".sh":
-                path.chmod(0o755)
-        yield root
 
 
 # -- the embedded stack, as `roboconf run` composes it ----------------------------------------
@@ -460,14 +447,6 @@ def p4(step_s: float, one_machine: bool, runs: int, timeout_s: float) -> dict[st
         f"(target ≤ {P4_TARGET_S} s: {'met' if figure['meets_target'] else 'MISSED'})"
     )
     return figure
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-    }
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-from reconfigure import DEFAULT_URL, machine_info, purge_domain, rabbit, template, unique_domain
+from common import DEFAULT_URL, machine_info, purge_domain, rabbit, template, unique_domain
 
 from roboconf.cli.embedded import EmbeddedOptions, embedded_service
 from roboconf.dm.manager import DmEvent

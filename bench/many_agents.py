@@ -38,7 +38,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,8 +47,9 @@ from typing import Any
 
 import aio_pika
 import httpx
-from reconfigure import (
+from common import (
     DEFAULT_URL,
+    free_port,
     machine_info,
     percentiles,
     purge_domain,
@@ -230,12 +230,6 @@ async def run_agents(args: argparse.Namespace) -> int:
 
 
 # -- role: the orchestrator ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
