@@ -221,7 +221,6 @@ async def forget_domain(
     """Delete what a test's DM and agents declared in ``domain`` on a shared broker (queues
     and exchanges are durable: they would pile up run after run). ``applications`` maps each
     application to its machines' paths."""
-    import aio_pika
 
     from roboconf.messaging import topology
 
@@ -230,6 +229,13 @@ async def forget_domain(
     for application, machines in (applications or {}).items():
         queues += [topology.agent_queue(application, path, domain) for path in machines]
         exchanges.append(topology.agents_exchange(application, domain))
+    await delete_on_broker(url, queues=queues, exchanges=exchanges)
+
+
+async def delete_on_broker(url: str, *, queues: list[str], exchanges: list[str]) -> None:
+    """Remove what a test declared on the shared broker (missing names are fine)."""
+    import aio_pika
+
     connection = await aio_pika.connect(url)
     async with connection:
         channel = await connection.channel()

@@ -12,6 +12,7 @@ process left behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -112,6 +113,27 @@ def test_run_once_as_json_starts_and_undeploys_the_web_stack(
     assert port_is_free(BALANCER)
 
 
+@contextlib.contextmanager
+def roboconf_run(tmp_path: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``roboconf run *args`` with its data in ``tmp_path / "data"`` and its output in
+    ``output.txt``; killed if still running at the end, and then nothing may be left."""
+    data_dir = tmp_path / "data"
+    with (tmp_path / "output.txt").open("w") as output:
+        process = subprocess.Popen(
+            roboconf("run", *args, "--data-dir", str(data_dir)),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            no_process_left(data_dir)
+
+
 def backend(url: str) -> str | None:
     """The app server that answered through the balancer, or None while it does not answer."""
     try:
@@ -124,15 +146,7 @@ def backend(url: str) -> str | None:
 def test_run_serves_through_the_balancer_from_every_app_server_until_ctrl_c(
     balancer_port: None, variant: tuple[str, ...], tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / "data"
-    output = (tmp_path / "output.txt").open("w")
-    process = subprocess.Popen(
-        roboconf("run", str(WEBSTACK), "--data-dir", str(data_dir), *variant),
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with roboconf_run(tmp_path, str(WEBSTACK), *variant) as process:
         answered: set[str] = set()
         deadline = time.monotonic() + PATIENCE
         while answered != APP_SERVERS and process.poll() is None:
@@ -142,16 +156,10 @@ def test_run_serves_through_the_balancer_from_every_app_server_until_ctrl_c(
                 time.sleep(0.1)
             else:
                 answered.add(found)
-        assert answered == APP_SERVERS, (tmp_path / "output.txt").read_text()
+        assert answered == APP_SERVERS, output_of(tmp_path)
 
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=PATIENCE) == 0, (tmp_path / "output.txt").read_text()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        output.close()
-        no_process_left(data_dir)
+        assert process.wait(timeout=PATIENCE) == 0, output_of(tmp_path)
     assert port_is_free(BALANCER)
 
 
@@ -164,16 +172,8 @@ def test_a_second_ctrl_c_exits_without_waiting_for_the_undeploy(tmp_path: Path) 
         "instance of VM {\n\tname: vm;\n\tinstance of Slow {\n\t\tname: slow;\n\t}\n}\n",
         {"Slow": {"start": "true\n", "stop": "sleep 120\n"}},
     )
-    data_dir = tmp_path / "data"
     port = free_port()
-    output = (tmp_path / "output.txt").open("w")
-    process = subprocess.Popen(
-        roboconf("run", str(template), "--data-dir", str(data_dir), "--port", str(port)),
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with roboconf_run(tmp_path, str(template), "--port", str(port)) as process:
         url = f"http://127.0.0.1:{port}/api/v1/applications/scenario/instances"
         deadline = time.monotonic() + PATIENCE
         while statuses(url) != {"DEPLOYED_STARTED"}:
@@ -185,12 +185,6 @@ def test_a_second_ctrl_c_exits_without_waiting_for_the_undeploy(tmp_path: Path) 
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 130, output_of(tmp_path)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        output.close()
-        no_process_left(data_dir)
     assert "interrupted again: exited without waiting for the undeploy" in output_of(tmp_path)
 
 

@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import aio_pika
 import pytest
 
 from roboconf.errors import MessagingError
@@ -34,7 +33,7 @@ from roboconf.messaging.rabbitmq import backoff_delay, connect_rabbitmq
 from roboconf.messaging.settings import MessagingSettings, messaging_settings
 from roboconf.messaging.transport import Transport
 from roboconf.model.types import InstanceStatus
-from tests.brokers import PrivateRabbit, private_rabbit, require_shared_broker
+from tests.brokers import PrivateRabbit, delete_on_broker, private_rabbit, require_shared_broker
 from tests.messaging.helpers import rest, synchronously, take
 
 #: a bound on waiting for a reconnection after the node is back (not a timing check)
@@ -46,17 +45,6 @@ def rabbit_settings(url: str, domain: str = "default") -> MessagingSettings:
     return messaging_settings(
         {"messaging.type": "rabbitmq", "rabbitmq.url": url, "messaging.domain": domain}
     )
-
-
-async def delete_on_broker(url: str, *, queues: list[str], exchanges: list[str]) -> None:
-    """Remove what a test declared on the shared broker (missing names are fine)."""
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel()
-        for queue in queues:
-            await channel.queue_delete(queue)
-        for exchange in exchanges:
-            await channel.exchange_delete(exchange)
 
 
 class Backend:
