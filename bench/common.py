@@ -45,16 +45,31 @@ def rabbit(url: str, domain: str) -> MessagingSettings:
     )
 
 
+def descriptor(name: str) -> str:
+    """The descriptor of a generated template whose entry points are ``main.graph`` and
+    ``model.instances``."""
+    return (
+        f"name = {name}\nversion = 1.0.0\n"
+        "graph-entry-point = main.graph\ninstance-entry-point = model.instances\n"
+    )
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> None:
+    """Relative path → text under ``root``; scripts (``.sh``) executable."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if path.suffix == ".sh":
+            path.chmod(0o755)
+
+
 @contextmanager
 def template(files: Mapping[str, str]) -> Iterator[Path]:
+    """``files`` written in a temporary folder, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="roboconf-bench-") as folder:
         root = Path(folder)
-        for relative, text in files.items():
-            path = root / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            if path.suffix == ".sh":
-                path.chmod(0o755)
+        write_files(root, files)
         yield root
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import machine_info, template
+from common import descriptor, machine_info, template
 
 from roboconf.agent.agent import Agent, AgentSettings
 from roboconf.dm.application import Application
@@ -52,13 +52,6 @@ P4_TARGET_S = 0.5
 BALANCER = "/balancer vm/balancer"
 
 # -- templates -------------------------------------------------------------------------------
-
-DESCRIPTOR = """\
-name = {name}
-version = 1.0.0
-graph-entry-point = main.graph
-instance-entry-point = model.instances
-"""
 
 TARGET = """\
 id = bench
@@ -150,7 +143,7 @@ def p2_files(machines: int) -> dict[str, str]:
         "}",
     ]
     files = {
-        "descriptor/application.properties": DESCRIPTOR.format(name="p2"),
+        "descriptor/application.properties": descriptor("p2"),
         "graph/main.graph": P2_GRAPH,
         "graph/VM/target.properties": TARGET.format(real="false"),
         "instances/model.instances": "\n".join(lines) + "\n",
@@ -178,7 +171,7 @@ def p4_files(step_s: float, one_machine: bool) -> dict[str, str]:
                 "}",
             ]
     files = {
-        "descriptor/application.properties": DESCRIPTOR.format(name="p4"),
+        "descriptor/application.properties": descriptor("p4"),
         "graph/main.graph": P4_GRAPH,
         "graph/VM/target.properties": TARGET.format(real="true"),
         "instances/model.instances": "\n".join(lines) + "\n",

@@ -39,7 +39,15 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-from common import DEFAULT_URL, machine_info, purge_domain, rabbit, template, unique_domain
+from common import (
+    DEFAULT_URL,
+    descriptor,
+    machine_info,
+    purge_domain,
+    rabbit,
+    template,
+    unique_domain,
+)
 
 from roboconf.cli.embedded import EmbeddedOptions, embedded_service
 from roboconf.dm.manager import DmEvent
@@ -60,13 +68,6 @@ PROVIDER = f"{PROVIDER_VM}/server"
 BALANCER = "/importer vm/balancer"
 MISSED = 3
 MOMENTS = ("problem", "withdrawn", "unresolved", "update", "stop")
-
-DESCRIPTOR = """\
-name = p7
-version = 1.0.0
-graph-entry-point = main.graph
-instance-entry-point = model.instances
-"""
 
 GRAPH = """\
 # Generated for the P7 benchmark.
@@ -115,7 +116,7 @@ instance of VM {
 def files(stamps: Path) -> dict[str, str]:
     stamp = 'echo "$(date +%s.%N) $ROBOCONF_UPDATE_STATUS $ROBOCONF_IMPORT_CHANGED_INSTANCE_PATH"'
     return {
-        "descriptor/application.properties": DESCRIPTOR,
+        "descriptor/application.properties": descriptor("p7"),
         "graph/main.graph": GRAPH,
         "instances/model.instances": INSTANCES,
         "graph/AppServer/.keep": "",

@@ -49,6 +49,7 @@ import aio_pika
 import httpx
 from common import (
     DEFAULT_URL,
+    descriptor,
     free_port,
     machine_info,
     percentiles,
@@ -76,13 +77,6 @@ HAND_STARTED = TargetDefinition(
     properties={"id": HANDLER, "handler": HANDLER},
 )
 
-DESCRIPTOR = """\
-name = p5
-version = 1.0.0
-graph-entry-point = main.graph
-instance-entry-point = model.instances
-"""
-
 GRAPH = """\
 # Generated for the P5 benchmark.
 VM {
@@ -103,7 +97,7 @@ def files(machines: int) -> dict[str, str]:
         lines += ["instance of VM {", f"\tname: vm {index};", "\tinstance of Service {"]
         lines += ["\t\tname: service;", "\t}", "}"]
     return {
-        "descriptor/application.properties": DESCRIPTOR,
+        "descriptor/application.properties": descriptor("p5"),
         "graph/main.graph": GRAPH,
         "instances/model.instances": "\n".join(lines) + "\n",
         "graph/Service/.keep": "",

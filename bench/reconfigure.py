@@ -34,6 +34,7 @@ from typing import Any
 
 from common import (
     DEFAULT_URL,
+    descriptor,
     machine_info,
     percentiles,
     purge_domain,
@@ -67,13 +68,6 @@ BALANCER = "/balancer vm/balancer"
 
 # -- the template -------------------------------------------------------------------------------
 
-DESCRIPTOR = """\
-name = p3
-version = 1.0.0
-graph-entry-point = main.graph
-instance-entry-point = model.instances
-"""
-
 GRAPH = """\
 # Generated for the P3 benchmark.
 VM {
@@ -102,7 +96,7 @@ def files(machines: int) -> dict[str, str]:
         lines += ["instance of VM {", f"\tname: app vm {index};", "\tinstance of AppServer {"]
         lines += ["\t\tname: server 0;", "\t}", "}"]
     return {
-        "descriptor/application.properties": DESCRIPTOR,
+        "descriptor/application.properties": descriptor("p3"),
         "graph/main.graph": GRAPH,
         "instances/model.instances": "\n".join(lines) + "\n",
         "graph/AppServer/.keep": "",

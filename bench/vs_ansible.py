@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import descriptor, write_files
+
 TARGET_RATIO = 5.0
 NOOP = "#!/bin/sh\nexit 0\n"
 
@@ -49,13 +51,6 @@ VM {
 Noop {
 \tinstaller: script;
 }
-"""
-
-DESCRIPTOR = """\
-name = p6
-version = 1.0.0
-graph-entry-point = main.graph
-instance-entry-point = model.instances
 """
 
 TARGET = """\
@@ -79,24 +74,15 @@ MODULES = ("script", "raw", "command")
 REFERENCE_MODULE = "script"
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if path.suffix == ".sh":
-            path.chmod(0o755)
-
-
 def roboconf_template(root: Path, hosts: int) -> None:
     lines = ["# Generated for the P6 benchmark.", ""]
     for index in range(hosts):
         lines += ["instance of VM {", f"\tname: vm{index};", "\tinstance of Noop {"]
         lines += ["\t\tname: noop;", "\t}", "}"]
-    write(
+    write_files(
         root,
         {
-            "descriptor/application.properties": DESCRIPTOR,
+            "descriptor/application.properties": descriptor("p6"),
             "graph/main.graph": GRAPH,
             "graph/VM/target.properties": TARGET,
             "graph/Noop/scripts/deploy.sh": NOOP,
@@ -115,7 +101,7 @@ def ansible_project(root: Path, hosts: int, scripts: Path, modules: list[str]) -
     files = {"inventory.ini": "\n".join(inventory) + "\n"}
     for module in modules:
         files[f"{module}.yml"] = PLAYBOOK.format(module=module, scripts=scripts)
-    write(root, files)
+    write_files(root, files)
 
 
 def tool(name: str) -> str | None:

@@ -16,15 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import functools
 import os
 import socket
 import stat
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from roboconf.agent.agent import Agent, AgentSettings
 from roboconf.clock import ManualClock
@@ -37,7 +35,7 @@ from roboconf.plugins.base import StepLimits
 from roboconf.project.loader import load_template
 from roboconf.targets.base import MachineIdentity, TargetDefinition
 from roboconf.targets.in_memory import InMemoryHandler
-from tests.helpers import alive
+from tests.helpers import alive, bounded_by
 
 #: a guard against a scenario waiting forever for a state that never comes (not a timing check)
 PATIENCE = 15.0
@@ -57,18 +55,8 @@ PREAMBLE = "#!/bin/bash\nset -euo pipefail\n"
 S = InstanceStatus
 
 
-def scenario(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an ``async def`` test in a fresh event loop, bounded by :data:`GUARD`."""
-
-    @functools.wraps(test)
-    def run(*args: Any, **kwargs: Any) -> None:
-        async def guarded() -> None:
-            async with asyncio.timeout(GUARD):
-                await test(*args, **kwargs)
-
-        asyncio.run(guarded())
-
-    return run
+#: runs an ``async def`` test in a fresh event loop, bounded by :data:`GUARD`
+scenario = bounded_by(GUARD)
 
 
 # -- templates ---------------------------------------------------------------------------------
